@@ -1,0 +1,28 @@
+# Every dependency is a Debian package; scripts/install-deps.sh installs them.
+find_package(Boost 1.74 REQUIRED COMPONENTS iostreams program_options)
+
+find_path(RAPIDJSON_INCLUDE_DIR rapidjson/document.h)
+if(NOT RAPIDJSON_INCLUDE_DIR)
+  message(FATAL_ERROR "RapidJSON not found: apt-get install rapidjson-dev")
+endif()
+add_library(migscope_rapidjson INTERFACE)
+target_include_directories(migscope_rapidjson SYSTEM INTERFACE ${RAPIDJSON_INCLUDE_DIR})
+# std::string support and 64-bit safe parsing; assertions become our own checks.
+target_compile_definitions(migscope_rapidjson INTERFACE RAPIDJSON_HAS_STDSTRING=1)
+
+# xxHash: Debian's libxxhash exports runtime-dispatched XXH3 (SSE2/AVX2/AVX-512);
+# xxh_x86dispatch.h maps the plain calls onto them. Fail loudly if it is missing.
+find_path(XXHASH_INCLUDE_DIR xxhash.h)
+find_library(XXHASH_LIBRARY xxhash)
+if(NOT XXHASH_INCLUDE_DIR OR NOT XXHASH_LIBRARY)
+  message(FATAL_ERROR "xxHash not found: apt-get install libxxhash-dev")
+endif()
+if(NOT EXISTS ${XXHASH_INCLUDE_DIR}/xxh_x86dispatch.h)
+  message(FATAL_ERROR "xxh_x86dispatch.h not found: the dispatched XXH3 is required for speed")
+endif()
+add_library(migscope_xxhash INTERFACE)
+target_include_directories(migscope_xxhash SYSTEM INTERFACE ${XXHASH_INCLUDE_DIR})
+target_link_libraries(migscope_xxhash INTERFACE ${XXHASH_LIBRARY})
+
+find_package(ZLIB REQUIRED)
+find_package(Threads REQUIRED)

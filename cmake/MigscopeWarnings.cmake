@@ -1,0 +1,10 @@
+# Project-wide warning and sanitizer flags, applied through an interface target.
+add_library(migscope_flags INTERFACE)
+target_compile_options(migscope_flags INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion)
+if(MIGSCOPE_WERROR)
+  target_compile_options(migscope_flags INTERFACE -Werror)
+endif()
+if(MIGSCOPE_SANITIZE)
+  target_compile_options(migscope_flags INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(migscope_flags INTERFACE -fsanitize=address,undefined)
+endif()

@@ -1,0 +1,263 @@
+#include "compat/report.h"
+
+#include <map>
+#include <vector>
+
+#include "compat/json_util.h"
+
+namespace migscope::compat {
+
+using detail::append_json_string;
+using detail::append_xml_escaped;
+
+Result<Baseline> parse_baseline(std::string_view json) {
+  rapidjson::Document doc;
+  MIGSCOPE_TRY(detail::parse_json(json, doc, "baseline"));
+  detail::PathStep root;
+  MIGSCOPE_TRY(detail::expect_object(doc, root));
+  Baseline b;
+  if (const auto* findings = detail::find_member(doc, "findings")) {
+    detail::PathStep fat = root.member("findings");
+    MIGSCOPE_TRY(detail::expect_array(*findings, fat));
+    for (rapidjson::SizeType i = 0; i < findings->Size(); ++i) {
+      detail::PathStep at = fat.element(i);
+      MIGSCOPE_TRY(detail::expect_object((*findings)[i], at));
+      const auto* id = detail::find_member((*findings)[i], "id");
+      if (id == nullptr) return detail::path_error(at, "missing key \"id\"");
+      MIGSCOPE_ASSIGN(auto s, detail::get_string(*id, at.member("id")));
+      b.ids.insert(std::move(s));
+    }
+  }
+  if (const auto* ids = detail::find_member(doc, "ids")) {
+    detail::PathStep iat = root.member("ids");
+    MIGSCOPE_TRY(detail::expect_array(*ids, iat));
+    for (rapidjson::SizeType i = 0; i < ids->Size(); ++i) {
+      MIGSCOPE_ASSIGN(auto s, detail::get_string((*ids)[i], iat.element(i)));
+      b.ids.insert(std::move(s));
+    }
+  }
+  if (detail::find_member(doc, "findings") == nullptr && detail::find_member(doc, "ids") == nullptr)
+    return detail::path_error(root, "expected a \"findings\" or \"ids\" array");
+  return b;
+}
+
+std::string write_baseline(const CheckReport& report) {
+  // Sorted by id and deduplicated, so a re-recorded baseline diffs cleanly.
+  std::map<std::string, const Finding*> by_id;
+  for (const auto& f : report.findings) by_id.emplace(f.id, &f);
+  std::string out = "{\n  \"schema\": \"migscope-baseline/1\",\n  \"findings\": [";
+  bool first = true;
+  for (const auto& [id, f] : by_id) {
+    out += first ? "\n" : ",\n";
+    first = false;
+    out += "    {\"id\": ";
+    append_json_string(out, id);
+    out += ", \"kind\": ";
+    append_json_string(out, finding_kind_name(f->kind));
+    out += ", \"message\": ";
+    append_json_string(out, f->message);
+    out += '}';
+  }
+  out += first ? "]\n}\n" : "\n  ]\n}\n";
+  return out;
+}
+
+bool is_baselined(const Finding& f, const ReportOptions& opts) {
+  return opts.baseline != nullptr && opts.baseline->contains(f.id);
+}
+
+bool is_failing(const Finding& f, const ReportOptions& opts) {
+  return !is_baselined(f, opts) && f.severity >= opts.fail_on;
+}
+
+Summary summarize(const CheckReport& report, const ReportOptions& opts) {
+  Summary s;
+  for (const auto& f : report.findings) {
+    ++s.total;
+    ++s.by_severity[static_cast<std::size_t>(f.severity)];
+    if (is_baselined(f, opts)) ++s.baselined;
+    if (is_failing(f, opts)) ++s.failing;
+  }
+  return s;
+}
+
+std::string summary_line(const CheckReport& report, const ReportOptions& opts) {
+  Summary s = summarize(report, opts);
+  std::string out = "migscope check: " + std::to_string(s.total) + (s.total == 1 ? " finding" : " findings") + " (" +
+                    std::to_string(s.by_severity[2]) + " error, " + std::to_string(s.by_severity[1]) + " warning, " +
+                    std::to_string(s.by_severity[0]) + " info), " + std::to_string(s.baselined) + " baselined, " +
+                    std::to_string(s.failing) + " failing at --fail-on " + std::string(severity_name(opts.fail_on)) +
+                    ": " + (s.failing ? "FAIL" : "PASS");
+  return out;
+}
+
+std::string render_text(const CheckReport& report, const ReportOptions& opts) {
+  std::string out;
+  for (const auto& f : report.findings) {
+    out += severity_name(f.severity);
+    out += ": ";
+    out += f.message;
+    out += " [";
+    out += finding_kind_name(f.kind);
+    out += ' ';
+    out += f.id;
+    out += is_baselined(f, opts) ? ", baselined]\n" : "]\n";
+  }
+  out += summary_line(report, opts);
+  out += '\n';
+  return out;
+}
+
+namespace {
+
+void kv(std::string& out, std::string_view key, std::string_view value, bool comma = true) {
+  append_json_string(out, key);
+  out += ": ";
+  append_json_string(out, value);
+  if (comma) out += ", ";
+}
+
+void kn(std::string& out, std::string_view key, std::size_t value, bool comma = true) {
+  append_json_string(out, key);
+  out += ": ";
+  out += std::to_string(value);
+  if (comma) out += ", ";
+}
+
+}  // namespace
+
+std::string render_json(const CheckReport& report, const ReportOptions& opts) {
+  Summary s = summarize(report, opts);
+  std::string out = "{\n  ";
+  kv(out, "schema", "migscope-check/1");
+  out += "\n  ";
+  kv(out, "src", opts.src_name);
+  kv(out, "dest", opts.dest_name);
+  out += "\"reverse\": ";
+  out += opts.reverse ? "true" : "false";
+  out += ",\n  ";
+  kv(out, "src_machine", report.src_machine);
+  kv(out, "dest_machine", report.dest_machine);
+  kv(out, "fail_on", severity_name(opts.fail_on), false);
+  out += ",\n  \"findings\": [";
+  bool first = true;
+  for (const auto& f : report.findings) {
+    out += first ? "\n    {" : ",\n    {";
+    first = false;
+    kv(out, "id", f.id);
+    kv(out, "kind", finding_kind_name(f.kind));
+    kv(out, "severity", severity_name(f.severity));
+    kv(out, "section", f.section);
+    kv(out, "description", f.description);
+    kv(out, "path", f.path);
+    kv(out, "field", f.field);
+    kv(out, "src", f.src);
+    kv(out, "dest", f.dest);
+    kv(out, "message", f.message);
+    out += "\"upstream\": ";
+    out += is_upstream_kind(f.kind) ? "true" : "false";
+    out += ", \"baselined\": ";
+    out += is_baselined(f, opts) ? "true" : "false";
+    out += ", \"failing\": ";
+    out += is_failing(f, opts) ? "true" : "false";
+    out += '}';
+  }
+  out += first ? "],\n" : "\n  ],\n";
+  out += "  \"summary\": {";
+  kn(out, "total", s.total);
+  kn(out, "error", s.by_severity[2]);
+  kn(out, "warning", s.by_severity[1]);
+  kn(out, "info", s.by_severity[0]);
+  kn(out, "baselined", s.baselined);
+  kn(out, "failing", s.failing);
+  kn(out, "upstream_exit_status", static_cast<std::size_t>(report.upstream_exit_status()));
+  kv(out, "line", summary_line(report, opts), false);
+  out += "}\n}\n";
+  return out;
+}
+
+std::string render_junit(const CheckReport& report, const ReportOptions& opts) {
+  // Group findings by section, in the order sections were checked; findings
+  // not tied to a checked section (machine type, page size) get their own case.
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<const Finding*>> by_section;
+  for (const auto& sec : report.sections)
+    if (by_section.emplace(sec, std::vector<const Finding*>{}).second) order.push_back(sec);
+  for (const auto& f : report.findings) {
+    auto [it, inserted] = by_section.emplace(f.section, std::vector<const Finding*>{});
+    if (inserted) order.push_back(f.section);
+    it->second.push_back(&f);
+  }
+  std::size_t failures = 0, skipped = 0;
+  for (const auto& sec : order) {
+    bool fail = false, all_baselined = true, any = false;
+    for (const Finding* f : by_section[sec]) {
+      fail = fail || is_failing(*f, opts);
+      if (f->severity >= opts.fail_on) {
+        any = true;
+        all_baselined = all_baselined && is_baselined(*f, opts);
+      }
+    }
+    if (fail) ++failures;
+    else if (any && all_baselined) ++skipped;
+  }
+  std::string suite = opts.src_name + " -> " + opts.dest_name + (opts.reverse ? " (reverse)" : "");
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"migscope check\" tests=\"";
+  out += std::to_string(order.size()) + "\" failures=\"" + std::to_string(failures) + "\" errors=\"0\" skipped=\"" +
+         std::to_string(skipped) + "\">\n  <testsuite name=\"";
+  append_xml_escaped(out, suite);
+  out += "\" tests=\"" + std::to_string(order.size()) + "\" failures=\"" + std::to_string(failures) +
+         "\" errors=\"0\" skipped=\"" + std::to_string(skipped) + "\">\n";
+  out += "    <properties>\n      <property name=\"summary\" value=\"";
+  append_xml_escaped(out, summary_line(report, opts));
+  out += "\"/>\n    </properties>\n";
+  for (const auto& sec : order) {
+    const auto& list = by_section[sec];
+    out += "    <testcase classname=\"vmstate\" name=\"";
+    append_xml_escaped(out, sec);
+    out += '"';
+    if (list.empty()) {
+      out += "/>\n";
+      continue;
+    }
+    out += ">\n";
+    std::string failing_text, other_text;
+    std::size_t nfail = 0, nbase = 0;
+    const Finding* first_fail = nullptr;
+    for (const Finding* f : list) {
+      std::string line = std::string(severity_name(f->severity)) + ": " + f->message + " [" +
+                         std::string(finding_kind_name(f->kind)) + " " + f->id + "]\n";
+      if (is_failing(*f, opts)) {
+        ++nfail;
+        if (first_fail == nullptr) first_fail = f;
+        failing_text += line;
+      } else {
+        if (is_baselined(*f, opts) && f->severity >= opts.fail_on) ++nbase;
+        other_text += line;
+      }
+    }
+    if (first_fail != nullptr) {
+      out += "      <failure type=\"";
+      append_xml_escaped(out, finding_kind_name(first_fail->kind));
+      out += "\" message=\"";
+      append_xml_escaped(out, nfail == 1 ? first_fail->message : std::to_string(nfail) + " findings, first: " + first_fail->message);
+      out += "\">";
+      append_xml_escaped(out, failing_text);
+      out += "</failure>\n";
+    } else if (nbase > 0) {
+      out += "      <skipped message=\"";
+      append_xml_escaped(out, std::to_string(nbase) + " known finding(s) in the baseline");
+      out += "\"/>\n";
+    }
+    if (!other_text.empty()) {
+      out += "      <system-out>";
+      append_xml_escaped(out, other_text);
+      out += "</system-out>\n";
+    }
+    out += "    </testcase>\n";
+  }
+  out += "  </testsuite>\n</testsuites>\n";
+  return out;
+}
+
+}  // namespace migscope::compat

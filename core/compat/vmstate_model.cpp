@@ -1,0 +1,390 @@
+#include "compat/vmstate_model.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "compat/json_util.h"
+
+namespace migscope::compat {
+
+using detail::JsonValue;
+using detail::PathStep;
+
+namespace {
+
+std::string_view name_of(const rapidjson::Value::ConstMemberIterator& it) {
+  return {it->name.GetString(), it->name.GetStringLength()};
+}
+
+/// Keys of an object in order of first appearance (Python dict semantics).
+std::vector<std::string> ordered_keys(const JsonValue& object) {
+  std::vector<std::string> keys;
+  for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it) {
+    std::string_view k = name_of(it);
+    bool seen = false;
+    for (const auto& have : keys)
+      if (have == k) {
+        seen = true;
+        break;
+      }
+    if (!seen) keys.emplace_back(k);
+  }
+  return keys;
+}
+
+Error too_deep(const PathStep& at, std::size_t limit) {
+  return detail::path_error(at, "descriptions nested deeper than " + std::to_string(limit) + " levels");
+}
+
+// ---------------------------------------------------------------- -dump-vmstate
+
+class DumpParser {
+ public:
+  explicit DumpParser(const ParseLimits& limits) : limits_(limits) {}
+
+  Result<VmsdDescription> description(const JsonValue& v, const PathStep& at, std::size_t depth) {
+    if (depth > limits_.max_depth) return too_deep(at, limits_.max_depth);
+    MIGSCOPE_TRY(detail::expect_object(v, at));
+    VmsdDescription d;
+    d.keys = ordered_keys(v);
+    MIGSCOPE_ASSIGN(d.name, required_string(v, at, "name"));
+    MIGSCOPE_ASSIGN(d.version_id, required_int(v, at, "version_id"));
+    if (const JsonValue* m = detail::find_member(v, "minimum_version_id")) {
+      MIGSCOPE_ASSIGN(d.minimum_version_id, detail::get_int(*m, at.member("minimum_version_id")));
+    }
+    if (const JsonValue* f = detail::find_member(v, "Fields")) {
+      PathStep fat = at.member("Fields");
+      MIGSCOPE_TRY(detail::expect_array(*f, fat));
+      std::vector<VmsdField> fields;
+      fields.reserve(f->Size());
+      for (rapidjson::SizeType i = 0; i < f->Size(); ++i) {
+        MIGSCOPE_ASSIGN(auto field, this->field((*f)[i], fat.element(i), depth));
+        fields.push_back(std::move(field));
+      }
+      d.fields = std::move(fields);
+    }
+    if (const JsonValue* s = detail::find_member(v, "Subsections")) {
+      PathStep sat = at.member("Subsections");
+      MIGSCOPE_TRY(detail::expect_array(*s, sat));
+      std::vector<VmsdDescription> subs;
+      subs.reserve(s->Size());
+      for (rapidjson::SizeType i = 0; i < s->Size(); ++i) {
+        MIGSCOPE_ASSIGN(auto sub, description((*s)[i], sat.element(i), depth + 1));
+        subs.push_back(std::move(sub));
+      }
+      d.subsections = std::move(subs);
+    }
+    return d;
+  }
+
+  Result<VmsdField> field(const JsonValue& v, const PathStep& at, std::size_t depth) {
+    MIGSCOPE_TRY(detail::expect_object(v, at));
+    VmsdField f;
+    MIGSCOPE_ASSIGN(f.field, required_string(v, at, "field"));
+    MIGSCOPE_ASSIGN(f.version_id, required_int(v, at, "version_id"));
+    MIGSCOPE_ASSIGN(f.size, required_int(v, at, "size"));
+    if (const JsonValue* m = detail::find_member(v, "minimum_version_id")) {
+      MIGSCOPE_ASSIGN(f.minimum_version_id, detail::get_int(*m, at.member("minimum_version_id")));
+    }
+    if (const JsonValue* n = detail::find_member(v, "num")) {
+      MIGSCOPE_ASSIGN(f.num, detail::get_int(*n, at.member("num")));
+    }
+    if (const JsonValue* e = detail::find_member(v, "field_exists")) {
+      if (!e->IsBool()) return detail::path_error(at.member("field_exists"), std::string("expected a boolean, got ") + detail::type_name(*e));
+      f.field_exists = e->GetBool();
+    }
+    if (const JsonValue* d = detail::find_member(v, "Description")) {
+      MIGSCOPE_ASSIGN(auto desc, description(*d, at.member("Description"), depth + 1));
+      f.description = std::make_unique<VmsdDescription>(std::move(desc));
+    }
+    return f;
+  }
+
+  Result<VmsdSection> section(std::string_view key, const JsonValue& v, const PathStep& at) {
+    MIGSCOPE_TRY(detail::expect_object(v, at));
+    VmsdSection s;
+    s.key = std::string(key);
+    s.keys = ordered_keys(v);
+    if (const JsonValue* n = detail::find_member(v, "Name")) {
+      MIGSCOPE_ASSIGN(s.name, detail::get_string(*n, at.member("Name")));
+    }
+    MIGSCOPE_ASSIGN(s.version_id, required_int(v, at, "version_id"));
+    if (const JsonValue* m = detail::find_member(v, "minimum_version_id")) {
+      MIGSCOPE_ASSIGN(s.minimum_version_id, detail::get_int(*m, at.member("minimum_version_id")));
+    }
+    if (const JsonValue* d = detail::find_member(v, "Description")) {
+      MIGSCOPE_ASSIGN(s.description, description(*d, at.member("Description"), 1));
+    }
+    return s;
+  }
+
+  static Result<std::string> required_string(const JsonValue& obj, const PathStep& at, std::string_view key) {
+    const JsonValue* v = detail::find_member(obj, key);
+    if (v == nullptr) return detail::path_error(at, "missing key \"" + std::string(key) + "\"");
+    return detail::get_string(*v, at.member(key));
+  }
+
+  static Result<std::int64_t> required_int(const JsonValue& obj, const PathStep& at, std::string_view key) {
+    const JsonValue* v = detail::find_member(obj, key);
+    if (v == nullptr) return detail::path_error(at, "missing key \"" + std::string(key) + "\"");
+    return detail::get_int(*v, at.member(key));
+  }
+
+ private:
+  const ParseLimits& limits_;
+};
+
+/// Walk the top-level object in key order: first position, last value.
+template <typename Fn>
+Status for_each_unique_member(const JsonValue& root, Fn&& fn) {
+  std::unordered_map<std::string_view, rapidjson::SizeType> last;
+  last.reserve(root.MemberCount());
+  rapidjson::SizeType i = 0;
+  for (auto it = root.MemberBegin(); it != root.MemberEnd(); ++it, ++i) last[name_of(it)] = i;
+  std::unordered_map<std::string_view, bool> done;
+  done.reserve(root.MemberCount());
+  for (auto it = root.MemberBegin(); it != root.MemberEnd(); ++it) {
+    std::string_view k = name_of(it);
+    if (!done.emplace(k, true).second) continue;
+    const JsonValue& value = (root.MemberBegin() + last[k])->value;
+    MIGSCOPE_TRY(fn(k, value));
+  }
+  return {};
+}
+
+// ---------------------------------------------------------------- vmdesc
+
+class VmdescParser {
+ public:
+  explicit VmdescParser(const ParseLimits& limits) : limits_(limits) {}
+
+  // A vmsd as written by vmstate_save_state_v(): {vmsd_name, version, fields, subsections}.
+  // `fallback_name` names old-style devices, which have no vmsd_name.
+  Result<VmsdDescription> vmsd(const JsonValue& v, const PathStep& at, std::size_t depth,
+                               std::string_view fallback_name) {
+    if (depth > limits_.max_depth) return too_deep(at, limits_.max_depth);
+    MIGSCOPE_TRY(detail::expect_object(v, at));
+    VmsdDescription d;
+    if (const JsonValue* n = detail::find_member(v, "vmsd_name")) {
+      MIGSCOPE_ASSIGN(d.name, detail::get_string(*n, at.member("vmsd_name")));
+    } else {
+      d.name = std::string(fallback_name);
+    }
+    if (const JsonValue* n = detail::find_member(v, "version")) {
+      MIGSCOPE_ASSIGN(d.version_id, detail::get_int(*n, at.member("version")));
+    }
+    d.keys = {"name", "version_id", "Fields", "Subsections"};
+    std::vector<VmsdField> fields;
+    if (const JsonValue* f = detail::find_member(v, "fields")) {
+      PathStep fat = at.member("fields");
+      MIGSCOPE_TRY(detail::expect_array(*f, fat));
+      fields.reserve(f->Size());
+      for (rapidjson::SizeType i = 0; i < f->Size(); ++i) {
+        MIGSCOPE_ASSIGN(auto field, this->field((*f)[i], fat.element(i), depth));
+        fields.push_back(std::move(field));
+      }
+    }
+    d.fields = std::move(fields);
+    std::vector<VmsdDescription> subs;
+    if (const JsonValue* s = detail::find_member(v, "subsections")) {
+      PathStep sat = at.member("subsections");
+      MIGSCOPE_TRY(detail::expect_array(*s, sat));
+      for (rapidjson::SizeType i = 0; i < s->Size(); ++i) {
+        MIGSCOPE_ASSIGN(auto sub, vmsd((*s)[i], sat.element(i), depth + 1, {}));
+        subs.push_back(std::move(sub));
+      }
+    }
+    d.subsections = std::move(subs);
+    return d;
+  }
+
+  Result<VmsdField> field(const JsonValue& v, const PathStep& at, std::size_t depth) {
+    MIGSCOPE_TRY(detail::expect_object(v, at));
+    VmsdField f;
+    MIGSCOPE_ASSIGN(f.field, DumpParser::required_string(v, at, "name"));
+    MIGSCOPE_ASSIGN(f.size, DumpParser::required_int(v, at, "size"));
+    if (const JsonValue* t = detail::find_member(v, "type")) {
+      MIGSCOPE_ASSIGN(f.type, detail::get_string(*t, at.member("type")));
+    }
+    if (const JsonValue* n = detail::find_member(v, "array_len")) {
+      MIGSCOPE_ASSIGN(f.num, detail::get_int(*n, at.member("array_len")));
+    }
+    if (const JsonValue* n = detail::find_member(v, "index")) {
+      MIGSCOPE_ASSIGN(std::int64_t index, detail::get_int(*n, at.member("index")));
+      f.field += '[';
+      f.field += std::to_string(index);
+      f.field += ']';
+    }
+    if (const JsonValue* s = detail::find_member(v, "struct")) {
+      MIGSCOPE_ASSIGN(auto desc, vmsd(*s, at.member("struct"), depth + 1, {}));
+      f.description = std::make_unique<VmsdDescription>(std::move(desc));
+    }
+    return f;
+  }
+
+  Result<VmsdSection> device(const JsonValue& v, const PathStep& at) {
+    MIGSCOPE_TRY(detail::expect_object(v, at));
+    MIGSCOPE_ASSIGN(std::string name, DumpParser::required_string(v, at, "name"));
+    std::int64_t instance = 0;
+    if (const JsonValue* n = detail::find_member(v, "instance_id")) {
+      MIGSCOPE_ASSIGN(instance, detail::get_int(*n, at.member("instance_id")));
+    }
+    return make_section(name, instance, v, at);
+  }
+
+  Result<VmsdSection> make_section(const std::string& name, std::int64_t instance, const JsonValue& v,
+                                   const PathStep& at) {
+    VmsdSection s;
+    s.key = name;
+    if (instance != 0) {
+      s.key += '#';
+      s.key += std::to_string(instance);
+    }
+    s.name = name;
+    MIGSCOPE_ASSIGN(s.description, vmsd(v, at, 1, name));
+    s.version_id = s.description->version_id;
+    s.keys = {"Name", "version_id", "Description"};
+    return s;
+  }
+
+ private:
+  const ParseLimits& limits_;
+};
+
+Status check_size(std::string_view json, const ParseLimits& limits, std::string_view what) {
+  if (json.size() > limits.max_bytes)
+    return make_error(ErrorCode::invalid_json, Error::no_offset,
+                      std::string(what) + ": document larger than " + std::to_string(limits.max_bytes) + " bytes");
+  return {};
+}
+
+}  // namespace
+
+bool VmsdDescription::has_key(std::string_view wanted) const {
+  for (const auto& k : keys)
+    if (k == wanted) return true;
+  return false;
+}
+
+bool VmsdSection::has_key(std::string_view wanted) const {
+  for (const auto& k : keys)
+    if (k == wanted) return true;
+  return false;
+}
+
+const VmsdSection* VmstateDump::find(std::string_view key) const {
+  auto it = index_.find(std::string(key));
+  return it == index_.end() ? nullptr : &sections[it->second];
+}
+
+void VmstateDump::reindex() {
+  index_.clear();
+  index_.reserve(sections.size());
+  for (std::size_t i = 0; i < sections.size(); ++i) index_.emplace(sections[i].key, i);
+}
+
+namespace {
+
+Result<VmstateDump> build_dump(const rapidjson::Document& doc, const ParseLimits& limits) {
+  PathStep root;
+  MIGSCOPE_TRY(detail::expect_object(doc, root));
+  VmstateDump dump;
+  dump.origin = VmstateDump::Origin::dump_vmstate;
+  dump.sections.reserve(doc.MemberCount());
+  DumpParser parser(limits);
+  MIGSCOPE_TRY(for_each_unique_member(doc, [&](std::string_view key, const JsonValue& value) -> Status {
+    PathStep at = root.member(key);
+    if (key == "vmschkmachine") {
+      MIGSCOPE_TRY(detail::expect_object(value, at));
+      MIGSCOPE_ASSIGN(dump.machine, DumpParser::required_string(value, at, "Name"));
+      dump.has_machine_entry = true;
+      dump.machine_position = dump.sections.size();
+      return {};
+    }
+    MIGSCOPE_ASSIGN(auto section, parser.section(key, value, at));
+    dump.sections.push_back(std::move(section));
+    return {};
+  }));
+  dump.reindex();
+  return dump;
+}
+
+Result<VmstateDump> build_vmdesc(const rapidjson::Document& doc, const ParseLimits& limits) {
+  PathStep root;
+  MIGSCOPE_TRY(detail::expect_object(doc, root));
+  VmstateDump dump;
+  dump.origin = VmstateDump::Origin::vmdesc;
+  VmdescParser parser(limits);
+  if (const JsonValue* p = detail::find_member(doc, "page_size")) {
+    MIGSCOPE_ASSIGN(dump.page_size, detail::get_int(*p, root.member("page_size")));
+  }
+  if (const JsonValue* c = detail::find_member(doc, "configuration")) {
+    MIGSCOPE_ASSIGN(auto section, parser.make_section("configuration", 0, *c, root.member("configuration")));
+    dump.sections.push_back(std::move(section));
+  }
+  const JsonValue* devices = detail::find_member(doc, "devices");
+  if (devices == nullptr) return detail::path_error(root, "missing key \"devices\"");
+  PathStep dat = root.member("devices");
+  MIGSCOPE_TRY(detail::expect_array(*devices, dat));
+  for (rapidjson::SizeType i = 0; i < devices->Size(); ++i) {
+    MIGSCOPE_ASSIGN(auto section, parser.device((*devices)[i], dat.element(i)));
+    dump.sections.push_back(std::move(section));
+  }
+  dump.reindex();
+  // Two devices with the same idstr and instance id cannot both be loaded;
+  // keep the first so lookups stay deterministic, and say so in a path error
+  // only if the document claims it (it never does for a QEMU-written trailer).
+  if (dump.sections.size() > 1) {
+    std::unordered_map<std::string, std::size_t> seen;
+    for (std::size_t i = 0; i < dump.sections.size(); ++i)
+      if (!seen.emplace(dump.sections[i].key, i).second)
+        return detail::path_error(dat, "two devices named \"" + dump.sections[i].key + "\"");
+  }
+  return dump;
+}
+
+bool looks_like_vmdesc(const rapidjson::Document& doc) {
+  const JsonValue* devices = doc.IsObject() ? detail::find_member(doc, "devices") : nullptr;
+  return devices != nullptr && devices->IsArray();
+}
+
+}  // namespace
+
+Result<VmstateDump> parse_vmstate_dump(std::string_view json, const ParseLimits& limits) {
+  MIGSCOPE_TRY(check_size(json, limits, "-dump-vmstate"));
+  rapidjson::Document doc;
+  MIGSCOPE_TRY(detail::parse_json(json, doc, "-dump-vmstate"));
+  return build_dump(doc, limits);
+}
+
+Result<VmstateDump> parse_vmdesc(std::string_view json, const ParseLimits& limits) {
+  MIGSCOPE_TRY(check_size(json, limits, "vmdesc"));
+  rapidjson::Document doc;
+  MIGSCOPE_TRY(detail::parse_json(json, doc, "vmdesc"));
+  return build_vmdesc(doc, limits);
+}
+
+Result<VmstateDump> parse_vmstate_any(std::string_view json, const ParseLimits& limits) {
+  MIGSCOPE_TRY(check_size(json, limits, "JSON"));
+  rapidjson::Document doc;
+  MIGSCOPE_TRY(detail::parse_json(json, doc, "JSON"));
+  if (looks_like_vmdesc(doc)) return build_vmdesc(doc, limits);
+  return build_dump(doc, limits);
+}
+
+Result<std::string> read_text_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return make_error(ErrorCode::io, Error::no_offset, std::string("cannot open: ") + std::strerror(errno));
+  std::string out;
+  char buf[1 << 16];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  bool failed = std::ferror(f) != 0;
+  int saved = errno;
+  std::fclose(f);
+  if (failed) return make_error(ErrorCode::io, Error::no_offset, std::string("read failed: ") + std::strerror(saved));
+  return out;
+}
+
+}  // namespace migscope::compat

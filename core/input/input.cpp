@@ -1,0 +1,168 @@
+#include "input/input.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/iostreams/device/mapped_file.hpp>
+
+namespace migscope {
+
+struct InputFile::Impl {
+  boost::iostreams::mapped_file_source map;
+  int spool_fd = -1;  // keeps an unlinked spool file alive for stdin input
+  ~Impl() {
+    if (map.is_open()) map.close();
+    if (spool_fd >= 0) ::close(spool_fd);
+  }
+};
+
+InputFile::InputFile() = default;
+InputFile::~InputFile() = default;
+InputFile::InputFile(InputFile&&) noexcept = default;
+InputFile& InputFile::operator=(InputFile&&) noexcept = default;
+
+Bytes InputFile::bytes() const noexcept {
+  if (!impl_ || !impl_->map.is_open()) return {};
+  return {reinterpret_cast<const std::byte*>(impl_->map.data()), impl_->map.size()};
+}
+
+namespace {
+
+Error os_error(const std::string& what, const std::string& path) {
+  return make_error(ErrorCode::io, Error::no_offset, what + " " + path + ": " + std::strerror(errno));
+}
+
+// Copy standard input into an unlinked file in $TMPDIR; returns its path for mapping.
+Result<int> spool_stdin(std::string* spool_path) {
+  const char* dir = std::getenv("TMPDIR");
+  std::string tmpl = std::string(dir && *dir ? dir : "/tmp") + "/migscope-stdin-XXXXXX";
+  int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) return os_error("cannot create a spool file for standard input in", tmpl);
+  *spool_path = tmpl;
+  static char buf[1 << 20];
+  for (;;) {
+    ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Error e = os_error("cannot read", "standard input");
+      ::close(fd);
+      ::unlink(tmpl.c_str());
+      return e;
+    }
+    for (ssize_t off = 0; off < n;) {
+      ssize_t w = ::write(fd, buf + off, static_cast<std::size_t>(n - off));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        Error e = os_error("cannot write spool file", tmpl);
+        ::close(fd);
+        ::unlink(tmpl.c_str());
+        return e;
+      }
+      off += w;
+    }
+  }
+  return fd;
+}
+
+}  // namespace
+
+Result<InputFile> InputFile::open(const std::string& path) {
+  InputFile in;
+  in.path_ = path;
+  in.impl_ = std::make_unique<Impl>();
+  std::string map_path = path;
+  if (path == "-") {
+    MIGSCOPE_ASSIGN(int fd, spool_stdin(&map_path));
+    in.impl_->spool_fd = fd;
+  }
+  struct stat st {};
+  if (::stat(map_path.c_str(), &st) != 0) return os_error("cannot open", path);
+  if (S_ISDIR(st.st_mode))
+    return make_error(ErrorCode::io, Error::no_offset, "cannot read " + path + ": it is a directory");
+  if (st.st_size == 0) {
+    if (path == "-") ::unlink(map_path.c_str());
+    return in;  // an empty input maps to an empty span; locate_stream names it
+  }
+  try {
+    in.impl_->map.open(map_path);
+  } catch (const std::exception& ex) {
+    if (path == "-") ::unlink(map_path.c_str());
+    return make_error(ErrorCode::io, Error::no_offset, "cannot map " + path + ": " + ex.what());
+  }
+  if (path == "-") ::unlink(map_path.c_str());  // the mapping and fd keep the data alive
+  // The walker reads front to back; tell the kernel to read ahead and drop behind.
+  ::madvise(const_cast<char*>(in.impl_->map.data()), in.impl_->map.size(), MADV_SEQUENTIAL);
+  return in;
+}
+
+namespace {
+
+constexpr std::uint32_t kQevmMagic = 0x5145564d;
+constexpr char kLibvirtSave[] = "LibvirtQemudSave";
+constexpr char kLibvirtPart[] = "LibvirtQemudPart";
+constexpr std::size_t kLibvirtHeaderSize = 92;  // magic[16] + 5 x u32 + unused[14] x u32
+
+Result<StreamLocation> check_qevm(Bytes file, std::uint64_t at, InputFormat format) {
+  if (file.size() < at + 8)
+    return make_error(ErrorCode::truncated, at, "input ends inside the stream header: need 8 bytes ('QEVM' + version)");
+  std::uint32_t magic = load_be32(file.data() + at);
+  if (magic != kQevmMagic) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "wrong magic 0x%08x (expected 'QEVM' 0x5145564d)", magic);
+    return make_error(ErrorCode::not_a_stream, at, buf);
+  }
+  std::uint32_t version = load_be32(file.data() + at + 4);
+  if (version == 2)
+    return make_error(ErrorCode::unsupported, at + 4, "stream version 2 (SaveVM v2 format is obsolete; QEMU itself no longer loads it)");
+  if (version != 3)
+    return make_error(ErrorCode::not_a_stream, at + 4, "unknown stream version " + std::to_string(version) + " (expected 3)");
+  return StreamLocation{format, at};
+}
+
+}  // namespace
+
+Result<StreamLocation> locate_stream(Bytes file) {
+  if (file.empty()) return make_error(ErrorCode::not_a_stream, 0, "empty file");
+  auto starts_with = [&](std::string_view magic) {
+    return file.size() >= magic.size() && std::memcmp(file.data(), magic.data(), magic.size()) == 0;
+  };
+  if (starts_with("\x7f" "ELF"))
+    return make_error(ErrorCode::not_a_stream, 0,
+                      "ELF file (a guest memory dump from dump-guest-memory or a core file), not a migration stream");
+  if (starts_with(kLibvirtPart))
+    return make_error(ErrorCode::not_a_stream, 0,
+                      "incomplete libvirt save image (magic 'LibvirtQemudPart': the save never finished)");
+  if (starts_with(kLibvirtSave)) {
+    if (file.size() < kLibvirtHeaderSize)
+      return make_error(ErrorCode::truncated, 0, "input ends inside the libvirt save image header (92 bytes)");
+    // The header is written in host byte order; version 2 tells which.
+    std::uint32_t fields[5];
+    std::memcpy(fields, file.data() + 16, sizeof fields);
+    if (fields[0] != 2) {
+      for (auto& f : fields) f = __builtin_bswap32(f);
+    }
+    if (fields[0] != 2)
+      return make_error(ErrorCode::unsupported, 16, "libvirt save image version " + std::to_string(fields[0]) + " (expected 2)");
+    std::uint32_t data_len = fields[1];
+    std::uint32_t format = fields[3];
+    static constexpr const char* kFormats[] = {"raw", "gzip", "bzip2", "xz", "lzop", "zstd", "sparse"};
+    if (format != 0) {
+      std::string name = format < std::size(kFormats) ? kFormats[format] : "format " + std::to_string(format);
+      return make_error(ErrorCode::unsupported, 32,
+                        "libvirt save image compressed with " + name +
+                            ": decompress it first (e.g. tail -c +" + std::to_string(kLibvirtHeaderSize + data_len + 1) +
+                            " FILE | " + name + " -d > stream.mig)");
+    }
+    return check_qevm(file, kLibvirtHeaderSize + static_cast<std::uint64_t>(data_len), InputFormat::libvirt_save);
+  }
+  return check_qevm(file, 0, InputFormat::qemu_stream);
+}
+
+}  // namespace migscope

@@ -1,0 +1,80 @@
+// Streaming JSON output in the exact layout of Python's
+// json.JSONEncoder(indent=4, separators=(',', ': ')) with ensure_ascii, which
+// is what upstream analyze-migration.py prints. RapidJSON's PrettyWriter does
+// the layout; strings are escaped here the way Python does (lowercase \u00xx,
+// DEL and non-ASCII escaped) and handed over as raw values.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include <rapidjson/prettywriter.h>
+
+namespace migscope::json {
+
+/// A RapidJSON output stream that buffers into a FILE* or appends to a string.
+class OutBuffer {
+ public:
+  using Ch = char;
+  explicit OutBuffer(std::FILE* file) : file_(file) {}
+  explicit OutBuffer(std::string* text) : text_(text) {}
+  OutBuffer(const OutBuffer&) = delete;
+  OutBuffer& operator=(const OutBuffer&) = delete;
+  ~OutBuffer() { Flush(); }
+
+  void Put(char c) {
+    if (used_ == sizeof buf_) Flush();
+    buf_[used_++] = c;
+  }
+  void Write(std::string_view s) {
+    for (char c : s) Put(c);
+  }
+  void Flush();
+  /// True once a write to the FILE* failed (e.g. EPIPE, ENOSPC).
+  bool failed() const noexcept { return failed_; }
+
+ private:
+  std::FILE* file_ = nullptr;
+  std::string* text_ = nullptr;
+  std::size_t used_ = 0;
+  bool failed_ = false;
+  char buf_[1 << 16];
+};
+
+/// Append `s` as a JSON string literal, escaped like Python's json with ensure_ascii.
+void append_python_string(std::string& out, std::string_view s);
+
+class PyWriter {
+ public:
+  explicit PyWriter(OutBuffer& out) : out_(out), w_(out) { w_.SetIndent(' ', 4); }
+
+  void start_object() { w_.StartObject(); }
+  void end_object() { w_.EndObject(); }
+  void start_array() { w_.StartArray(); }
+  void end_array() { w_.EndArray(); }
+  void key(std::string_view k) { raw_string(k); }
+  void string(std::string_view s) { raw_string(s); }
+  void boolean(bool b) { w_.Bool(b); }
+  void null() { w_.Null(); }
+  void int64(std::int64_t v) { w_.Int64(v); }
+  void uint64(std::uint64_t v) { w_.Uint64(v); }
+  /// A number copied verbatim from a parsed document (keeps its text form).
+  void raw_number(std::string_view text) { w_.RawValue(text.data(), text.size(), rapidjson::kNumberType); }
+  /// Finish the document with the newline Python's print() adds.
+  void end_document() { out_.Put('\n'); out_.Flush(); }
+
+ private:
+  void raw_string(std::string_view s) {
+    scratch_.clear();
+    append_python_string(scratch_, s);
+    w_.RawValue(scratch_.data(), scratch_.size(), rapidjson::kStringType);
+  }
+
+  OutBuffer& out_;
+  rapidjson::PrettyWriter<OutBuffer> w_;
+  std::string scratch_;
+};
+
+}  // namespace migscope::json

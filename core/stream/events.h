@@ -1,0 +1,122 @@
+// What the walker reports to its visitors: configuration, commands, sections
+// (with decoded device state when a description exists), RAM blocks and page
+// records in batches.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "vmdesc/value.h"
+#include "wire/cursor.h"
+#include "wire/error.h"
+
+namespace migscope {
+
+struct Configuration {
+  std::uint64_t offset = 0;  ///< of the 0x07 byte
+  std::string_view machine;
+  std::optional<std::uint32_t> target_page_bits;
+  std::vector<std::string_view> capabilities;
+  std::optional<Bytes> uuid;  ///< 16 raw bytes
+  bool has_capability(std::string_view name) const noexcept {
+    for (auto c : capabilities)
+      if (c == name) return true;
+    return false;
+  }
+};
+
+struct Command {
+  std::uint64_t offset = 0;  ///< of the 0x08 byte
+  std::uint16_t cmd = 0;
+  Bytes payload;
+  unsigned depth = 0;  ///< 0 in the main stream, 1 inside a PACKAGED blob
+};
+
+enum class SectionKind : std::uint8_t {
+  ram,                 ///< "ram": block list and page records
+  device,              ///< decoded through the vmdesc
+  htab,                ///< "spapr/htab"
+  storage_attributes,  ///< "s390-storage_attributes"
+  storage_keys,        ///< "s390-skeys" (old-style, parsed structurally without a vmdesc)
+  dirty_bitmap,        ///< "dirty-bitmap"
+  block,               ///< "block" (7.2 block migration)
+  vfio,                ///< "<dev>/vfio"
+  opaque,              ///< no description: skipped to its footer
+};
+
+std::string_view section_kind_name(SectionKind kind) noexcept;
+
+struct SectionInfo {
+  std::uint32_t id = 0;
+  std::string_view idstr;
+  std::uint32_t instance_id = 0;
+  std::uint32_t version_id = 0;
+  SectionKind kind = SectionKind::opaque;
+  const rapidjson::Value* desc = nullptr;  ///< vmdesc device description, if any
+};
+
+struct SectionEvent {
+  std::uint8_t type = 0;  ///< START, PART, END or FULL
+  const SectionInfo* info = nullptr;
+  std::uint64_t offset = 0;       ///< of the type byte
+  std::uint64_t body_offset = 0;  ///< first byte after the header
+  std::uint64_t body_end = 0;     ///< first byte after the body (the footer, if any)
+  std::uint64_t end = 0;          ///< first byte after the footer
+  bool has_footer = false;
+  unsigned depth = 0;                  ///< 1 inside a PACKAGED blob
+  const FieldValue* state = nullptr;   ///< decoded device state (device sections)
+  Bytes body;                          ///< the body bytes
+};
+
+/// One RAM block announced by MEM_SIZE.
+struct RamBlock {
+  std::string_view name;
+  std::uint64_t length = 0;
+  std::uint64_t page_size = 0;           ///< postcopy per-block page size, if sent; else 0
+  std::optional<std::uint64_t> guest_addr;  ///< x-ignore-shared: the block's GPA
+  bool mapped_ram = false;
+  std::uint64_t bitmap_offset = 0;  ///< mapped-ram: absolute file offsets
+  std::uint64_t pages_offset = 0;
+  std::uint64_t header_offset = 0;  ///< where the block entry starts
+};
+
+enum class PageKind : std::uint8_t { zero, page, xbzrle, compressed, mapped };
+
+std::string_view page_kind_name(PageKind kind) noexcept;
+
+/// One page record, pointing into the mapping (never a copy).
+struct PageRecord {
+  std::uint64_t offset = 0;       ///< page offset inside its block
+  std::uint64_t file_offset = 0;  ///< of the record header (or of the page, for mapped-ram)
+  Bytes payload;                  ///< page bytes, xbzrle or zlib data; empty for zero pages
+  std::uint32_t block = 0;        ///< index into the block table
+  PageKind kind = PageKind::zero;
+  std::uint8_t fill = 0;          ///< zero pages: the fill byte (non-zero is data in 7.2)
+};
+
+class StreamVisitor {
+ public:
+  virtual ~StreamVisitor() = default;
+  virtual Status on_configuration(const Configuration&) { return {}; }
+  virtual Status on_command(const Command&) { return {}; }
+  /// After a section's body (and footer) was read.
+  virtual Status on_section(const SectionEvent&) { return {}; }
+  /// After MEM_SIZE announced the block table (the whole table so far).
+  virtual Status on_ram_blocks(const SectionInfo&, std::span<const RamBlock>) { return {}; }
+  /// Page records in stream order, in batches; the spans die after the call.
+  virtual Status on_pages(std::span<const RamBlock>, std::span<const PageRecord>) { return {}; }
+};
+
+/// A fact worth telling the user that did not stop the walk.
+struct Warning {
+  std::uint64_t offset = 0;
+  std::string text;
+};
+
+}  // namespace migscope

@@ -1,0 +1,33 @@
+// Opening a stream for walking: map the input, find where the QEMU stream
+// starts, and load its description (the trailer, or a separate vmdesc file).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "input/input.h"
+#include "vmdesc/vmdesc.h"
+#include "wire/error.h"
+
+namespace migscope {
+
+struct OpenStream {
+  InputFile file;
+  StreamLocation location;
+  std::optional<VmdescTrailer> trailer;  ///< the stream's own trailer, if found
+  std::string external_vmdesc;           ///< text of --vmdesc FILE, if given
+  std::optional<Vmdesc> vmdesc;          ///< parsed description (external wins over the trailer)
+
+  Bytes bytes() const noexcept { return file.bytes(); }
+  Bytes stream_bytes() const noexcept { return file.bytes().subspan(location.stream_offset); }
+};
+
+/// Open `path` ("-" for standard input). If `vmdesc_path` is not empty, the
+/// description is read from that file (a trailer-less stream, or a replacement).
+/// A trailer that does not parse is an error unless an external vmdesc is given.
+Result<OpenStream> open_stream(const std::string& path, const std::string& vmdesc_path = {});
+
+/// The vmdesc JSON text of a migration stream file (for comparing descriptions).
+Result<std::string> read_vmdesc_json(const std::string& path);
+
+}  // namespace migscope

@@ -1,0 +1,3 @@
+// Compatibility header: read_vmdesc_json() lives in stream/open.h.
+#pragma once
+#include "stream/open.h"

@@ -1,0 +1,579 @@
+#include "stream/walker.h"
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <unordered_map>
+
+#include "json/json_util.h"
+#include "ram/ram_records.h"
+#include "stream/format.h"
+#include "vmdesc/decoder.h"
+
+namespace migscope {
+
+std::string_view section_kind_name(SectionKind kind) noexcept {
+  switch (kind) {
+    case SectionKind::ram: return "ram";
+    case SectionKind::device: return "device";
+    case SectionKind::htab: return "htab";
+    case SectionKind::storage_attributes: return "storage-attributes";
+    case SectionKind::storage_keys: return "storage-keys";
+    case SectionKind::dirty_bitmap: return "dirty-bitmap";
+    case SectionKind::block: return "block";
+    case SectionKind::vfio: return "vfio";
+    case SectionKind::opaque: return "opaque";
+  }
+  return "unknown";
+}
+
+std::string_view page_kind_name(PageKind kind) noexcept {
+  switch (kind) {
+    case PageKind::zero: return "zero";
+    case PageKind::page: return "page";
+    case PageKind::xbzrle: return "xbzrle";
+    case PageKind::compressed: return "compressed";
+    case PageKind::mapped: return "mapped";
+  }
+  return "unknown";
+}
+
+namespace {
+
+using namespace wire;
+
+std::string hex(std::uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+constexpr unsigned kMaxPackagedDepth = 4;
+
+bool plausible_next_type(std::uint8_t b) {
+  return b == kEof || b == kSectionStart || b == kSectionPart || b == kSectionEnd || b == kSectionFull ||
+         b == kCommand;
+}
+
+class Walker {
+ public:
+  Walker(Bytes file, const StreamLocation& where, const WalkOptions& options, StreamVisitor& visitor)
+      : file_(file), options_(options), visitor_(visitor), ram_(RamOptions{}) {
+    summary_.stream_offset = where.stream_offset;
+  }
+
+  Result<WalkSummary> run() {
+    Cursor c(file_, 0);
+    MIGSCOPE_TRY(c.seek(summary_.stream_offset, "stream start"));
+    MIGSCOPE_TRY(c.need(8, "stream header"));
+    c.skip(8);  // magic and version were checked by locate_stream
+    choose_page_size(nullptr);
+    MIGSCOPE_TRY(walk_sections(c, 0));
+    read_trailer(c);
+    summary_.end_offset = c.offset();
+    summary_.footers = footers_.value_or(false);
+    summary_.ram_blocks = ram_.blocks();
+    return std::move(summary_);
+  }
+
+ private:
+  void choose_page_size(const Configuration* config) {
+    if (options_.page_size) {
+      summary_.page_size = *options_.page_size;
+      summary_.page_size_source = "option";
+    } else if (options_.vmdesc && options_.vmdesc->page_size()) {
+      summary_.page_size = *options_.vmdesc->page_size();
+      summary_.page_size_source = "vmdesc";
+    } else if (config && config->target_page_bits && *config->target_page_bits >= 10 && *config->target_page_bits <= 30) {
+      summary_.page_size = std::uint64_t{1} << *config->target_page_bits;
+      summary_.page_size_source = "configuration";
+    } else {
+      summary_.page_size = 4096;
+      summary_.page_size_source = "default";
+    }
+    RamOptions ro = ram_.options();
+    ro.page_size = summary_.page_size;
+    if (config) {
+      ro.ignore_shared = config->has_capability("x-ignore-shared");
+      ro.mapped_ram = config->has_capability("mapped-ram");
+    }
+    ram_.set_options(ro);
+  }
+
+  Status walk_sections(Cursor& c, unsigned depth) {
+    for (;;) {
+      if (depth > 0 && c.at_end()) return {};
+      const std::uint64_t at = c.offset();
+      MIGSCOPE_ASSIGN(std::uint8_t type, c.read_u8("section type byte"));
+      switch (type) {
+        case kEof:
+          if (depth == 0) summary_.eof_offset = at;
+          return {};
+        case kConfiguration:
+          if (depth > 0 || summary_.configuration || summary_.sections > 0 || summary_.commands > 0)
+            return make_error(ErrorCode::corrupt, at, "configuration section (0x07) after the start of the stream");
+          MIGSCOPE_TRY(read_configuration(c, at));
+          break;
+        case kSectionStart:
+        case kSectionFull:
+        case kSectionPart:
+        case kSectionEnd:
+          MIGSCOPE_TRY(read_section(c, type, at, depth));
+          break;
+        case kCommand: {
+          bool quit = false;
+          MIGSCOPE_TRY(read_command(c, at, depth, &quit));
+          if (quit && depth > 0) return {};
+          break;
+        }
+        case kSectionFooter:
+          return make_error(ErrorCode::corrupt, at, "section footer (0x7e) where a section type byte was expected");
+        default: {
+          char buf[96];
+          std::snprintf(buf, sizeof buf, "unknown section type 0x%02x (expected 0x00-0x04, 0x07 or 0x08)", type);
+          return make_error(ErrorCode::corrupt, at, buf);
+        }
+      }
+    }
+  }
+
+  void read_trailer(Cursor& c) {
+    if (c.at_end()) return;
+    const std::uint64_t at = c.offset();
+    if (c.remaining() >= 5 && static_cast<std::uint8_t>(*c.data()) == kVmdescription) {
+      std::uint32_t len = load_be32(c.data() + 1);
+      if (len == c.remaining() - 5) {
+        summary_.trailer_offset = at;
+        summary_.trailer_length = len;
+        c.skip(c.remaining());
+        return;
+      }
+      summary_.warnings.push_back({at, "VMDESCRIPTION length " + std::to_string(len) + " does not reach the end of the input (" +
+                                           std::to_string(c.remaining() - 5) + " bytes follow)"});
+      return;
+    }
+    summary_.warnings.push_back({at, std::to_string(c.remaining()) + " bytes after EOF are not a VMDESCRIPTION trailer"});
+  }
+
+  Status read_configuration(Cursor& c, std::uint64_t at) {
+    Configuration conf;
+    conf.offset = at;
+    MIGSCOPE_ASSIGN(std::uint32_t len, c.read_be32("configuration name length"));
+    MIGSCOPE_ASSIGN(Bytes name, c.read_bytes(len, "configuration machine name"));
+    conf.machine = as_chars(name);
+    while (!c.at_end() && static_cast<std::uint8_t>(*c.data()) == kSubsection) {
+      const std::uint64_t sub_at = c.offset();
+      c.skip(1);
+      MIGSCOPE_ASSIGN(std::string_view sub, c.read_counted_string("configuration subsection name"));
+      MIGSCOPE_TRY(c.read_be32("configuration subsection version"));
+      if (sub == "configuration/target-page-bits") {
+        MIGSCOPE_ASSIGN(std::uint32_t bits, c.read_be32("target-page-bits"));
+        if (bits < 10 || bits > 30)
+          return make_error(ErrorCode::corrupt, c.offset() - 4, "target-page-bits " + std::to_string(bits) + " (expected 10..30)");
+        conf.target_page_bits = bits;
+      } else if (sub == "configuration/capabilities") {
+        MIGSCOPE_ASSIGN(std::uint32_t count, c.read_be32("capability count"));
+        if (count > c.remaining())
+          return make_error(ErrorCode::corrupt, c.offset() - 4,
+                            "capability count " + std::to_string(count) + " exceeds the bytes left");
+        for (std::uint32_t i = 0; i < count; ++i) {
+          MIGSCOPE_ASSIGN(std::string_view cap, c.read_counted_string("capability name"));
+          conf.capabilities.push_back(cap);
+        }
+      } else if (sub == "configuration/uuid") {
+        MIGSCOPE_ASSIGN(Bytes uuid, c.read_bytes(16, "configuration uuid"));
+        conf.uuid = uuid;
+      } else if (const rapidjson::Value* desc = configuration_subsection_desc(sub)) {
+        auto v = decode_device(*desc, c, sub);
+        if (!v.ok()) return std::move(v).error();
+      } else {
+        return make_error(ErrorCode::unsupported, sub_at,
+                          "unknown configuration subsection " + quoted(sub) + " and no description of it in the vmdesc");
+      }
+    }
+    summary_.configuration = conf;
+    choose_page_size(&*summary_.configuration);
+    return visitor_.on_configuration(*summary_.configuration);
+  }
+
+  const rapidjson::Value* configuration_subsection_desc(std::string_view name) const {
+    if (!options_.vmdesc || !options_.vmdesc->configuration()) return nullptr;
+    const auto* subs = json::member(*options_.vmdesc->configuration(), "subsections");
+    if (!subs || !subs->IsArray()) return nullptr;
+    for (const auto& s : subs->GetArray())
+      if (s.IsObject() && json::string_member(s, "vmsd_name") == name) return &s;
+    return nullptr;
+  }
+
+  Status read_command(Cursor& c, std::uint64_t at, unsigned depth, bool* quit) {
+    MIGSCOPE_TRY(c.need(4, "command header"));
+    Command cmd;
+    cmd.offset = at;
+    cmd.depth = depth;
+    cmd.cmd = c.be16();
+    std::uint16_t len = c.be16();
+    MIGSCOPE_ASSIGN(cmd.payload, c.read_bytes(len, "command payload"));
+    if (cmd.cmd == kCmdInvalid || cmd.cmd >= kCmdMax)
+      return make_error(ErrorCode::corrupt, at, "unknown command " + hex(cmd.cmd) + " (length " + std::to_string(len) + ")");
+    static constexpr int kExpectedLen[kCmdMax] = {0, 0, 4, -1, 0, 0, -1, 4, 0, 0, -1, 0};
+    int expected = kExpectedLen[cmd.cmd];
+    if (expected >= 0 && len != expected)
+      return make_error(ErrorCode::corrupt, at,
+                        std::string(command_name(cmd.cmd)) + " with length " + std::to_string(len) + ", expected " +
+                            std::to_string(expected));
+    ++summary_.commands;
+    switch (cmd.cmd) {
+      case kCmdPostcopyAdvise:
+        if (len != 0 && len != 16)
+          return make_error(ErrorCode::corrupt, at, "POSTCOPY_ADVISE with length " + std::to_string(len) + ", expected 0 or 16");
+        if (len == 16) {
+          RamOptions ro = ram_.options();
+          ro.postcopy_page_sizes = load_be64(cmd.payload.data());
+          ram_.set_options(ro);
+        }
+        break;
+      case kCmdPostcopyRamDiscard:
+        if (len < 3 || cmd.payload[0] != std::byte{0})
+          return make_error(ErrorCode::corrupt, at, "POSTCOPY_RAM_DISCARD: expected version 0 and a block name");
+        break;
+      case kCmdRecvBitmap:
+        if (len < 1 || static_cast<std::uint8_t>(cmd.payload[0]) + 1u != len)
+          return make_error(ErrorCode::corrupt, at, "RECV_BITMAP: the name length does not match the command length");
+        break;
+      case kCmdPostcopyRun:
+        *quit = true;
+        break;
+      default:
+        break;
+    }
+    MIGSCOPE_TRY(visitor_.on_command(cmd));
+    if (cmd.cmd == kCmdPackaged) {
+      std::uint32_t blob_len = load_be32(cmd.payload.data());
+      if (depth + 1 > kMaxPackagedDepth)
+        return make_error(ErrorCode::corrupt, at, "PACKAGED commands nested deeper than " + std::to_string(kMaxPackagedDepth));
+      MIGSCOPE_ASSIGN(Cursor blob, c.sub(blob_len, "PACKAGED blob"));
+      MIGSCOPE_TRY(walk_sections(blob, depth + 1));
+      if (!blob.at_end())
+        summary_.warnings.push_back({blob.offset(), std::to_string(blob.remaining()) + " bytes of the PACKAGED blob follow its end"});
+    }
+    return {};
+  }
+
+  SectionKind classify(std::string_view idstr, std::uint32_t instance, const rapidjson::Value** desc) const {
+    *desc = nullptr;
+    if (idstr == "ram") return SectionKind::ram;
+    if (idstr == "spapr/htab") return SectionKind::htab;
+    if (idstr == "s390-storage_attributes") return SectionKind::storage_attributes;
+    if (idstr == "dirty-bitmap") return SectionKind::dirty_bitmap;
+    if (idstr == "block") return SectionKind::block;
+    if (idstr == "vfio" || (idstr.size() > 5 && idstr.substr(idstr.size() - 5) == "/vfio")) return SectionKind::vfio;
+    if (options_.vmdesc) {
+      if (const auto* d = options_.vmdesc->device(idstr, instance)) {
+        *desc = d;
+        return SectionKind::device;
+      }
+    }
+    if (idstr == "s390-skeys") return SectionKind::storage_keys;
+    return SectionKind::opaque;
+  }
+
+  Status read_section(Cursor& c, std::uint8_t type, std::uint64_t at, unsigned depth) {
+    SectionInfo* info = nullptr;
+    MIGSCOPE_ASSIGN(std::uint32_t id, c.read_be32("section id"));
+    if (type == kSectionStart || type == kSectionFull) {
+      SectionInfo fresh;
+      fresh.id = id;
+      MIGSCOPE_ASSIGN(fresh.idstr, c.read_counted_string("section name"));
+      MIGSCOPE_TRY(c.need(8, "section instance and version"));
+      fresh.instance_id = c.be32();
+      fresh.version_id = c.be32();
+      fresh.kind = classify(fresh.idstr, fresh.instance_id, &fresh.desc);
+      if (fresh.kind == SectionKind::ram && fresh.version_id != 4)
+        return make_error(ErrorCode::unsupported, c.offset() - 4,
+                          "RAM section version " + std::to_string(fresh.version_id) + " (only version 4 exists)");
+      info = &(sections_[id] = fresh);
+    } else {
+      auto it = sections_.find(id);
+      if (it == sections_.end())
+        return make_error(ErrorCode::corrupt, at,
+                          std::string(section_type_name(type)) + " for section id " + std::to_string(id) +
+                              ", which no SECTION_START announced");
+      info = &it->second;
+    }
+    ++summary_.sections;
+    SectionEvent ev;
+    ev.type = type;
+    ev.info = info;
+    ev.offset = at;
+    ev.body_offset = c.offset();
+    ev.depth = depth;
+    std::optional<FieldValue> state;
+    MIGSCOPE_TRY(read_body(c, *info, type, state));
+    ev.body_end = c.offset();
+    ev.body = file_.subspan(ev.body_offset, ev.body_end - ev.body_offset);
+    if (state) ev.state = &*state;
+    MIGSCOPE_TRY(read_footer(c, *info, ev));
+    ev.end = c.offset();
+    return visitor_.on_section(ev);
+  }
+
+  // A footer follows the body when the stream uses them; the first section tells.
+  Status read_footer(Cursor& c, const SectionInfo& info, SectionEvent& ev) {
+    const std::uint64_t at = c.offset();
+    bool present = c.remaining() >= 1 && static_cast<std::uint8_t>(*c.data()) == kSectionFooter;
+    if (!present) {
+      if (footers_.value_or(false))
+        return make_error(ErrorCode::corrupt, at,
+                          "missing section footer for " + quoted(info.idstr) + " (id " + std::to_string(info.id) + ")");
+      footers_ = false;
+      return {};
+    }
+    if (footers_ == false)
+      return make_error(ErrorCode::corrupt, at, "section footer after " + quoted(info.idstr) + " although earlier sections had none");
+    MIGSCOPE_TRY(c.need(5, "section footer"));
+    c.skip(1);
+    std::uint32_t id = c.be32();
+    if (id != info.id)
+      return make_error(ErrorCode::corrupt, at,
+                        "mismatched section footer for " + quoted(info.idstr) + ": read id " + std::to_string(id) +
+                            ", expected " + std::to_string(info.id));
+    footers_ = true;
+    ev.has_footer = true;
+    return {};
+  }
+
+  bool footer_follows(const Cursor& c, const SectionInfo& info) const {
+    if (c.remaining() >= 5 && static_cast<std::uint8_t>(*c.data()) == kSectionFooter && load_be32(c.data() + 1) == info.id)
+      return true;
+    if (footers_ == true) return false;
+    // Without footers, a description that fits ends right before the next section.
+    return c.at_end() || plausible_next_type(static_cast<std::uint8_t>(*c.data()));
+  }
+
+  // Find the end of an undescribed section: the footer "7e <id>" followed by a
+  // plausible next section byte.
+  Status skip_to_footer(Cursor& c, const SectionInfo& info) {
+    const std::uint64_t at = c.offset();
+    if (footers_ == false)
+      return make_error(ErrorCode::unsupported, at,
+                        "section " + quoted(info.idstr) + " (id " + std::to_string(info.id) +
+                            ") has no description and the stream has no footers: its end cannot be found (give --vmdesc FILE)");
+    const std::byte* p = c.data();
+    const std::byte* end = p + c.remaining();
+    while (p < end) {
+      const void* hit = std::memchr(p, kSectionFooter, static_cast<std::size_t>(end - p));
+      if (!hit) break;
+      const std::byte* q = static_cast<const std::byte*>(hit);
+      if (end - q >= 5 && load_be32(q + 1) == info.id &&
+          (end - q == 5 || plausible_next_type(static_cast<std::uint8_t>(q[5])))) {
+        c.skip(static_cast<std::size_t>(q - c.data()));
+        return {};
+      }
+      p = q + 1;
+    }
+    return make_error(ErrorCode::truncated, at,
+                      "no footer found for section " + quoted(info.idstr) + " (id " + std::to_string(info.id) +
+                          "), which has no description");
+  }
+
+  Status read_device(Cursor& c, const SectionInfo& info, std::optional<FieldValue>& state) {
+    Cursor trial = c;
+    auto first = decode_device(*info.desc, trial, info.idstr);
+    if (first.ok() && footer_follows(trial, info)) {
+      c = trial;
+      state = std::move(first).value();
+      return {};
+    }
+    if (footers_ == false) {
+      if (!first.ok()) return std::move(first).error();
+      return make_error(ErrorCode::corrupt, trial.offset(),
+                        "section " + quoted(info.idstr) + " does not end where its description ends");
+    }
+    // QEMU 7.2 describes NULL pointer elements as their struct type: retry reading 0x30 as the marker.
+    Cursor retry = c;
+    auto second = decode_device(*info.desc, retry, info.idstr, DecodeOptions{true});
+    if (second.ok() && footer_follows(retry, info)) {
+      summary_.warnings.push_back({c.offset(), "section " + quoted(info.idstr) +
+                                                   ": NULL pointer markers described as structs (QEMU 7.2 vmdesc); read as nullptr"});
+      c = retry;
+      state = std::move(second).value();
+      return {};
+    }
+    std::string why = first.ok() ? "it ends at " + hex(trial.offset()) + ", not at the footer" : first.error().message();
+    summary_.warnings.push_back({c.offset(), "section " + quoted(info.idstr) + " does not match its description (" + why +
+                                                 "); shown as opaque bytes"});
+    return skip_to_footer(c, info);
+  }
+
+  Status read_body(Cursor& c, const SectionInfo& info, std::uint8_t type, std::optional<FieldValue>& state) {
+    switch (info.kind) {
+      case SectionKind::ram:
+        return ram_.parse_body(c, info, visitor_);
+      case SectionKind::device:
+        return read_device(c, info, state);
+      case SectionKind::htab:
+        return read_htab(c);
+      case SectionKind::storage_attributes:
+        return read_storage_attributes(c);
+      case SectionKind::storage_keys:
+        return read_storage_keys(c);
+      case SectionKind::dirty_bitmap:
+        return read_dirty_bitmap(c);
+      case SectionKind::block:
+        return read_block(c);
+      case SectionKind::vfio:
+        return read_vfio(c, info);
+      case SectionKind::opaque:
+        (void)type;
+        return skip_to_footer(c, info);
+    }
+    return {};
+  }
+
+  // spapr/htab: be32 header; 0xffffffff = no HPT; > 0 = htab_shift (first pass);
+  // 0 = chunks (be32 index, be16 n_valid, be16 n_invalid, n_valid x 16 bytes) up to an all-zero one.
+  static Status read_htab(Cursor& c) {
+    MIGSCOPE_ASSIGN(std::uint32_t header, c.read_be32("htab header"));
+    if (header != 0) return {};
+    for (;;) {
+      MIGSCOPE_TRY(c.need(8, "htab chunk header"));
+      std::uint32_t index = c.be32();
+      std::uint16_t n_valid = c.be16();
+      std::uint16_t n_invalid = c.be16();
+      if (index == 0 && n_valid == 0 && n_invalid == 0) return {};
+      MIGSCOPE_TRY(c.read_bytes(std::size_t{n_valid} * 16, "htab entries"));
+    }
+  }
+
+  // s390-storage_attributes: be64 (gfn << 12 | flags): MORE 0x02 + be64 count + bytes; DONE 0x08; EOS 0x01 ends; ERROR 0x04.
+  static Status read_storage_attributes(Cursor& c) {
+    for (;;) {
+      const std::uint64_t at = c.offset();
+      MIGSCOPE_ASSIGN(std::uint64_t v, c.read_be64("storage attributes record"));
+      std::uint32_t flags = static_cast<std::uint32_t>(v & 0xfff);
+      if (flags & 0x04) return make_error(ErrorCode::corrupt, at, "storage attributes: the source reported an error (ERROR flag)");
+      if (flags & 0x02) {
+        MIGSCOPE_ASSIGN(std::uint64_t count, c.read_be64("storage attributes count"));
+        if (count > c.remaining())
+          return make_error(ErrorCode::truncated, c.offset() - 8,
+                            "storage attributes count " + std::to_string(count) + " exceeds the bytes left");
+        c.skip(static_cast<std::size_t>(count));
+        continue;
+      }
+      if (flags & 0x08) continue;
+      if (flags & 0x01) return {};
+      return make_error(ErrorCode::corrupt, at, "storage attributes record with unknown flags " + hex(flags));
+    }
+  }
+
+  // s390-skeys (old-style): be64 (addr | flags): SKEYS 0x02 + be64 count + count key bytes; EOS 0x01; ERROR 0x04.
+  static Status read_storage_keys(Cursor& c) {
+    for (;;) {
+      const std::uint64_t at = c.offset();
+      MIGSCOPE_ASSIGN(std::uint64_t v, c.read_be64("storage keys record"));
+      std::uint32_t flags = static_cast<std::uint32_t>(v & 0xfff);
+      if (flags == 0x01) return {};
+      if (flags == 0x04) return make_error(ErrorCode::corrupt, at, "storage keys: the source reported an error (ERROR flag)");
+      if (flags != 0x02) return make_error(ErrorCode::corrupt, at, "storage keys record with unknown flags " + hex(flags));
+      MIGSCOPE_ASSIGN(std::uint64_t count, c.read_be64("storage keys count"));
+      if (count > c.remaining())
+        return make_error(ErrorCode::truncated, c.offset() - 8, "storage keys count " + std::to_string(count) + " exceeds the bytes left");
+      c.skip(static_cast<std::size_t>(count));
+    }
+  }
+
+  // dirty-bitmap chunks (migration/block-dirty-bitmap.c). The START chunk's
+  // granularity is a be32 on the wire (the file's header comment says be64).
+  static Status read_dirty_bitmap(Cursor& c) {
+    for (;;) {
+      const std::uint64_t at = c.offset();
+      MIGSCOPE_ASSIGN(std::uint32_t flags, c.read_u8("dirty bitmap flags"));
+      if (flags & 0x80) {
+        MIGSCOPE_ASSIGN(std::uint8_t b, c.read_u8("dirty bitmap flags"));
+        flags = (flags << 8) | b;
+        if (flags & 0x80) {
+          MIGSCOPE_ASSIGN(std::uint16_t w, c.read_be16("dirty bitmap flags"));
+          flags = (flags << 16) | w;
+        }
+      }
+      if (flags & 0x08) MIGSCOPE_TRY(c.read_counted_string("dirty bitmap node name"));
+      if (flags & 0x04) MIGSCOPE_TRY(c.read_counted_string("dirty bitmap name"));
+      if (flags & 0x10) MIGSCOPE_TRY(c.read_bytes(5, "dirty bitmap start (granularity, flags)"));
+      if (flags & 0x40) {
+        MIGSCOPE_TRY(c.read_bytes(12, "dirty bitmap chunk (start sector, sector count)"));
+        if (!(flags & 0x02)) {
+          MIGSCOPE_ASSIGN(std::uint64_t size, c.read_be64("dirty bitmap buffer size"));
+          if (size > c.remaining())
+            return make_error(ErrorCode::truncated, c.offset() - 8, "dirty bitmap buffer size " + std::to_string(size) + " exceeds the bytes left");
+          c.skip(static_cast<std::size_t>(size));
+        }
+      }
+      if ((flags & 0x7f) == 0)
+        return make_error(ErrorCode::corrupt, at, "dirty bitmap chunk without any known flag (" + hex(flags) + ")");
+      if (flags & 0x01) return {};
+    }
+  }
+
+  // 7.2 block migration: be64 (sector << 9 | flags): DEVICE_BLOCK 0x01 + name + 1 MiB (unless ZERO_BLOCK 0x08);
+  // PROGRESS 0x04; EOS 0x02.
+  static Status read_block(Cursor& c) {
+    constexpr std::size_t kBlockSize = 1u << 20;
+    for (;;) {
+      const std::uint64_t at = c.offset();
+      MIGSCOPE_ASSIGN(std::uint64_t v, c.read_be64("block migration record"));
+      std::uint32_t flags = static_cast<std::uint32_t>(v & 0x1ff);
+      if (flags & 0x01) {
+        MIGSCOPE_TRY(c.read_counted_string("block device name"));
+        if (!(flags & 0x08)) MIGSCOPE_TRY(c.read_bytes(kBlockSize, "block data (1 MiB)"));
+      } else if (flags & 0x04) {
+        // progress report, nothing follows
+      } else if (!(flags & 0x02)) {
+        return make_error(ErrorCode::corrupt, at, "block migration record with unknown flags " + hex(flags));
+      }
+      if (flags & 0x02) return {};
+    }
+  }
+
+  // vfio: be64 markers; DEV_DATA_STATE carries be64 size + data; END_OF_STATE ends the body.
+  Status read_vfio(Cursor& c, const SectionInfo& info) {
+    constexpr std::uint64_t kEnd = 0xffffffffef100001ull, kConfig = 0xffffffffef100002ull,
+                            kSetup = 0xffffffffef100003ull, kData = 0xffffffffef100004ull,
+                            kInitSent = 0xffffffffef100005ull, kLoadReady = 0xffffffffef100006ull;
+    for (;;) {
+      const std::uint64_t at = c.offset();
+      MIGSCOPE_ASSIGN(std::uint64_t marker, c.read_be64("vfio marker"));
+      if (marker == kEnd) return {};
+      if (marker == kData) {
+        MIGSCOPE_ASSIGN(std::uint64_t size, c.read_be64("vfio data size"));
+        if (size > c.remaining())
+          return make_error(ErrorCode::truncated, c.offset() - 8, "vfio data size " + std::to_string(size) + " exceeds the bytes left");
+        c.skip(static_cast<std::size_t>(size));
+      } else if (marker == kConfig) {
+        // The PCI config state is a vmstate without description: find the footer.
+        return skip_to_footer(c, info);
+      } else if (marker != kSetup && marker != kInitSent && marker != kLoadReady) {
+        return make_error(ErrorCode::corrupt, at, "unknown vfio marker " + hex(marker));
+      }
+    }
+  }
+
+  Bytes file_;
+  const WalkOptions& options_;
+  StreamVisitor& visitor_;
+  RamParser ram_;
+  std::unordered_map<std::uint32_t, SectionInfo> sections_;
+  std::optional<bool> footers_;
+  WalkSummary summary_;
+};
+
+}  // namespace
+
+Result<WalkSummary> walk_stream(Bytes file, const StreamLocation& where, const WalkOptions& options,
+                                StreamVisitor& visitor) {
+  Walker w(file, where, options, visitor);
+  return w.run();
+}
+
+}  // namespace migscope

@@ -1,0 +1,74 @@
+#include "vmdesc/vmdesc.h"
+
+#include <cstring>
+
+#include <rapidjson/error/en.h>
+
+#include "json/json_util.h"
+
+namespace migscope {
+
+std::optional<VmdescTrailer> find_vmdesc_trailer(Bytes stream, std::uint64_t stream_offset, std::uint64_t window) {
+  const std::size_t n = stream.size();
+  if (n < 7) return std::nullopt;
+  const std::byte* base = stream.data();
+  // Candidates are '{' bytes: the JSON starts with one, 5 bytes after the 0x06.
+  std::size_t lowest = n > window ? n - window : 0;
+  std::size_t q = n - 2;  // a JSON object is at least "{}"
+  for (;;) {
+    const void* hit = ::memrchr(base + lowest, '{', q + 1 - lowest);
+    if (!hit) return std::nullopt;
+    q = static_cast<std::size_t>(static_cast<const std::byte*>(hit) - base);
+    if (q >= 5 && static_cast<std::uint8_t>(base[q - 5]) == 0x06 && load_be32(base + q - 4) == n - q)
+      return VmdescTrailer{stream_offset + q - 5, as_chars(stream.subspan(q))};
+    if (q == lowest) return std::nullopt;
+    --q;
+  }
+}
+
+Result<Vmdesc> Vmdesc::parse(std::string_view json_text, std::uint64_t offset) {
+  Vmdesc d;
+  d.doc_ = std::make_unique<rapidjson::Document>();
+  // Iterative parsing: hostile nesting cannot exhaust the stack.
+  d.doc_->Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(json_text.data(),
+                                                                                    json_text.size());
+  auto at = [&](std::size_t pos) { return offset == Error::no_offset ? offset : offset + pos; };
+  if (d.doc_->HasParseError())
+    return make_error(ErrorCode::invalid_json, at(d.doc_->GetErrorOffset()),
+                      std::string("vmdesc JSON: ") + rapidjson::GetParseError_En(d.doc_->GetParseError()));
+  const auto& root = *d.doc_;
+  if (!root.IsObject()) return make_error(ErrorCode::invalid_json, at(0), "vmdesc JSON: expected an object at $");
+  constexpr std::size_t kMaxDepth = 200;
+  if (json::depth(root) > kMaxDepth)
+    return make_error(ErrorCode::invalid_json, at(0),
+                      "vmdesc JSON: nested deeper than " + std::to_string(kMaxDepth) + " levels");
+  if (const auto* ps = json::member(root, "page_size")) {
+    if (!ps->IsUint64() || ps->GetUint64() == 0 || (ps->GetUint64() & (ps->GetUint64() - 1)) != 0 ||
+        ps->GetUint64() > (1u << 30))
+      return make_error(ErrorCode::invalid_json, at(0), "vmdesc JSON: $.page_size: expected a power of two");
+    d.page_size_ = ps->GetUint64();
+  }
+  if (const auto* conf = json::member(root, "configuration"); conf && conf->IsObject()) d.configuration_ = conf;
+  const auto* devices = json::member(root, "devices");
+  if (!devices || !devices->IsArray())
+    return make_error(ErrorCode::invalid_json, at(0), "vmdesc JSON: $.devices: expected an array");
+  std::size_t i = 0;
+  for (const auto& dev : devices->GetArray()) {
+    std::string path = "vmdesc JSON: $.devices[" + std::to_string(i++) + "]";
+    if (!dev.IsObject()) return make_error(ErrorCode::invalid_json, at(0), path + ": expected an object");
+    auto name = json::string_member(dev, "name");
+    const auto* inst = json::member(dev, "instance_id");
+    if (!name) return make_error(ErrorCode::invalid_json, at(0), path + ".name: expected a string");
+    if (!inst || !inst->IsUint())
+      return make_error(ErrorCode::invalid_json, at(0), path + ".instance_id: expected an unsigned 32-bit integer");
+    d.devices_[{*name, inst->GetUint()}] = &dev;
+  }
+  return d;
+}
+
+const rapidjson::Value* Vmdesc::device(std::string_view name, std::uint32_t instance) const {
+  auto it = devices_.find({name, instance});
+  return it == devices_.end() ? nullptr : it->second;
+}
+
+}  // namespace migscope

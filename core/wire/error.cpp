@@ -1,0 +1,37 @@
+#include "wire/error.h"
+
+#include <cstdio>
+
+namespace migscope {
+
+std::string_view error_code_name(ErrorCode code) noexcept {
+  switch (code) {
+    case ErrorCode::ok: return "ok";
+    case ErrorCode::usage: return "usage";
+    case ErrorCode::not_a_stream: return "not a QEMU migration stream";
+    case ErrorCode::unsupported: return "unsupported";
+    case ErrorCode::truncated: return "truncated";
+    case ErrorCode::corrupt: return "corrupt";
+    case ErrorCode::invalid_json: return "invalid JSON";
+    case ErrorCode::output_refused: return "output refused";
+    case ErrorCode::io: return "I/O error";
+  }
+  return "unknown";
+}
+
+std::string Error::message() const {
+  std::string out;
+  if (has_offset()) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "at 0x%llx: ", static_cast<unsigned long long>(offset));
+    out += buf;
+  }
+  out += error_code_name(code);
+  if (!detail.empty()) {
+    out += ": ";
+    out += detail;
+  }
+  return out;
+}
+
+}  // namespace migscope

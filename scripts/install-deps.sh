@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install the Debian packages migscope needs to build and test, if missing.
+# Run as root (or with sudo available). Safe to run again.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config xz-utils
+  libboost-iostreams-dev libboost-program-options-dev
+  rapidjson-dev libxxhash-dev zlib1g-dev
+  libgtest-dev libbenchmark-dev
+  libxml2-utils
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,210 @@
+// migscope check SRC DEST: the vmstate static checker with structured reports.
+//
+// SRC and DEST are -dump-vmstate files, vmdesc JSON files, or migration
+// streams (their vmdesc trailers are compared). Findings carry a severity and
+// a stable id; --baseline ignores known ids, --fail-on sets which severities
+// fail. Exit: 0 no failing findings, 1 failing findings, 2 usage, 3 a stream
+// that is not one, 5 malformed JSON, 7 I/O (tools/exit_codes.h).
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+#include "common.h"
+#include "compat/checker.h"
+#include "compat/renames.h"
+#include "compat/report.h"
+#include "compat/vmstate_model.h"
+#include "subcommands.h"
+
+#if __has_include("stream/trailer.h")
+#include "stream/trailer.h"
+#define MIGSCOPE_CHECK_HAVE_STREAMS 1
+#else
+#define MIGSCOPE_CHECK_HAVE_STREAMS 0
+#endif
+
+namespace migscope::tools {
+
+namespace {
+
+constexpr const char* kProg = "migscope check";
+namespace po = boost::program_options;
+namespace compat = migscope::compat;
+
+struct CheckOptions {
+  std::string src, dest;
+  bool reverse = false;
+  std::string format = "text";
+  std::vector<std::string> renames;
+  bool no_builtin_renames = false;
+  std::string baseline;
+  std::string write_baseline;
+  std::string fail_on = "warning";
+  std::string output;
+};
+
+struct Loaded {
+  compat::VmstateDump dump;
+  bool from_stream = false;
+};
+
+bool is_stream_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;  // the JSON reader reports the open error
+  char head[16] = {};
+  std::size_t n = std::fread(head, 1, sizeof head, f);
+  std::fclose(f);
+  if (n >= 4 && std::memcmp(head, "QEVM", 4) == 0) return true;
+  return n >= 16 && std::memcmp(head, "LibvirtQemudSave", 16) == 0;
+}
+
+Result<Loaded> load(const std::string& path) {
+  Loaded out;
+  if (is_stream_file(path)) {
+#if MIGSCOPE_CHECK_HAVE_STREAMS
+    MIGSCOPE_ASSIGN(std::string json, migscope::read_vmdesc_json(path));
+    MIGSCOPE_ASSIGN(out.dump, compat::parse_vmdesc(json));
+    out.from_stream = true;
+    return out;
+#else
+    return make_error(ErrorCode::unsupported, Error::no_offset, "reading migration streams is not built in");
+#endif
+  }
+  MIGSCOPE_ASSIGN(std::string text, compat::read_text_file(path));
+  MIGSCOPE_ASSIGN(out.dump, compat::parse_vmstate_any(text));
+  return out;
+}
+
+int write_file(const std::string& path, const std::string& text) {
+  std::FILE* f = path == "-" ? stdout : std::fopen(path.c_str(), "wb");
+  if (f == nullptr)
+    return report_error(kProg, path, make_error(ErrorCode::io, Error::no_offset, std::strerror(errno)));
+  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  ok = (f == stdout ? std::fflush(f) == 0 : std::fclose(f) == 0) && ok;
+  if (!ok) return report_error(kProg, path, make_error(ErrorCode::io, Error::no_offset, "write failed"));
+  return exit_ok;
+}
+
+void print_help(const po::options_description& visible) {
+  std::cout << "usage: migscope check SRC DEST [options]\n\n"
+               "Check whether migration from SRC to DEST would break. SRC and DEST are both\n"
+               "-dump-vmstate JSON files (upstream's vmstate-static-checker algorithm), or both\n"
+               "migration streams / vmdesc JSON files (their VMDESCRIPTION trailers are compared:\n"
+               "what was actually sent, compat properties included).\n\n"
+            << visible
+            << "\nSeverities: info (machine type, subsection only in dest), warning (section absent\n"
+               "from dest, size or subsection differences static dumps often get wrong), error\n"
+               "(dest cannot load what src sends). Exit status: 0 no failing finding, 1 failing\n"
+               "findings, 2 usage, 3 not a stream, 5 malformed input, 7 I/O error.\n";
+}
+
+}  // namespace
+
+int cmd_check(int argc, char** argv) {
+  CheckOptions o;
+  po::options_description visible("options");
+  visible.add_options()
+      ("help,h", "show this help and exit")
+      ("reverse", po::bool_switch(&o.reverse), "check migration from DEST to SRC")
+      ("format", po::value(&o.format)->value_name("text|json|junit"), "report format (default text)")
+      ("renames", po::value(&o.renames)->value_name("FILE")->composing(),
+       "more renames, same shape as core/compat/renames.json (repeatable)")
+      ("no-builtin-renames", po::bool_switch(&o.no_builtin_renames), "do not use the built-in rename table")
+      ("baseline", po::value(&o.baseline)->value_name("FILE"), "ignore findings whose ids are in FILE")
+      ("write-baseline", po::value(&o.write_baseline)->value_name("FILE"), "record every finding's id in FILE")
+      ("fail-on", po::value(&o.fail_on)->value_name("SEVERITY"),
+       "lowest severity that fails: info|warning|error (default warning)")
+      ("output,o", po::value(&o.output)->value_name("FILE"), "write the report to FILE instead of stdout");
+  po::options_description hidden;
+  hidden.add_options()
+      ("src", po::value(&o.src))
+      ("dest", po::value(&o.dest));
+  po::options_description all;
+  all.add(visible).add(hidden);
+  po::positional_options_description positional;
+  positional.add("src", 1).add("dest", 1);
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return report_usage(kProg, e.what());
+  }
+  if (vm.count("help")) {
+    print_help(visible);
+    return exit_ok;
+  }
+  if (o.src.empty() || o.dest.empty()) return report_usage(kProg, "need two inputs: SRC DEST");
+  if (o.format != "text" && o.format != "json" && o.format != "junit")
+    return report_usage(kProg, "--format must be text, json or junit, not '" + o.format + "'");
+  compat::ReportOptions ropts;
+  if (!compat::parse_severity(o.fail_on, ropts.fail_on))
+    return report_usage(kProg, "--fail-on must be info, warning or error, not '" + o.fail_on + "'");
+
+  compat::RenameTable renames;
+  if (!o.no_builtin_renames) {
+    auto builtin = compat::builtin_renames();
+    if (!builtin.ok()) return report_error(kProg, "built-in renames.json", builtin.error());
+    renames = std::move(builtin).value();
+  }
+  for (const auto& path : o.renames) {
+    auto text = compat::read_text_file(path);
+    if (!text.ok()) return report_error(kProg, path, text.error());
+    auto more = compat::parse_renames(*text);
+    if (!more.ok()) return report_error(kProg, path, more.error());
+    compat::merge_renames(renames, *more);
+  }
+  compat::Baseline baseline;
+  if (!o.baseline.empty()) {
+    auto text = compat::read_text_file(o.baseline);
+    if (!text.ok()) return report_error(kProg, o.baseline, text.error());
+    auto parsed = compat::parse_baseline(*text);
+    if (!parsed.ok()) return report_error(kProg, o.baseline, parsed.error());
+    baseline = std::move(parsed).value();
+    ropts.baseline = &baseline;
+  }
+
+  auto src = load(o.src);
+  if (!src.ok()) return report_error(kProg, o.src, src.error());
+  auto dest = load(o.dest);
+  if (!dest.ok()) return report_error(kProg, o.dest, dest.error());
+  if (src->dump.origin != dest->dump.origin)
+    return report_usage(kProg, "cannot compare a -dump-vmstate file with a stream description (vmdesc)");
+
+  const auto& s = o.reverse ? dest->dump : src->dump;
+  const auto& d = o.reverse ? src->dump : dest->dump;
+  compat::CheckReport report = compat::check_vmstate(s, d, renames);
+  if (s.page_size && d.page_size && *s.page_size != *d.page_size) {
+    // compare_vmdesc() does this for texts; here the documents are already parsed.
+    compat::Finding f;
+    f.kind = compat::FindingKind::page_size_mismatch;
+    f.severity = compat::Severity::error;
+    f.section = "page_size";
+    f.src = std::to_string(*s.page_size);
+    f.dest = std::to_string(*d.page_size);
+    f.message = "page size mismatch: " + f.src + " , " + f.dest;
+    f.id = compat::finding_id(f);
+    report.findings.insert(report.findings.begin(), std::move(f));
+  }
+
+  ropts.src_name = o.src;
+  ropts.dest_name = o.dest;
+  ropts.reverse = o.reverse;
+  std::string text = o.format == "json"    ? compat::render_json(report, ropts)
+                     : o.format == "junit" ? compat::render_junit(report, ropts)
+                                           : compat::render_text(report, ropts);
+  if (int rc = write_file(o.output.empty() ? "-" : o.output, text); rc != exit_ok) return rc;
+  // The text report ends with the summary; other formats get it on stderr.
+  if (o.format != "text" || !o.output.empty())
+    std::fprintf(stderr, "%s\n", compat::summary_line(report, ropts).c_str());
+  if (!o.write_baseline.empty())
+    if (int rc = write_file(o.write_baseline, compat::write_baseline(report)); rc != exit_ok) return rc;
+  return compat::summarize(report, ropts).failing ? exit_findings : exit_ok;
+}
+
+}  // namespace migscope::tools

@@ -1,0 +1,235 @@
+// migscope info FILE [--json]: what the stream holds and where.
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include <boost/program_options.hpp>
+
+#include "common.h"
+#include "json/py_writer.h"
+#include "sinks/info_report.h"
+#include "stream/format.h"
+#include "stream/open.h"
+#include "stream/walker.h"
+#include "stream_output.h"
+#include "subcommands.h"
+
+namespace po = boost::program_options;
+
+namespace migscope::tools {
+
+namespace {
+
+std::string hex(std::uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string uuid_text(Bytes u) {
+  std::string s;
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (std::size_t i = 0; i < u.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
+    s += kHex[static_cast<unsigned char>(u[i]) >> 4];
+    s += kHex[static_cast<unsigned char>(u[i]) & 0xf];
+  }
+  return s;
+}
+
+const char* format_name(InputFormat f) { return f == InputFormat::libvirt_save ? "libvirt-save" : "qemu"; }
+
+void print_text(const std::string& path, const OpenStream& s, const WalkSummary& sum, const InfoCollector& info) {
+  std::printf("file:          %s (%llu bytes)\n", path.c_str(), static_cast<unsigned long long>(s.file.size()));
+  std::printf("format:        %s stream v3 at offset %s\n", format_name(s.location.format), hex(s.location.stream_offset).c_str());
+  if (sum.configuration) {
+    const auto& c = *sum.configuration;
+    std::printf("machine:       %.*s\n", static_cast<int>(c.machine.size()), c.machine.data());
+    std::string caps;
+    for (auto cap : c.capabilities) caps += (caps.empty() ? "" : ", ") + std::string(cap);
+    std::printf("capabilities:  %s\n", caps.empty() ? "(none validated)" : caps.c_str());
+    if (c.target_page_bits) std::printf("target bits:   %u\n", *c.target_page_bits);
+    if (c.uuid) std::printf("uuid:          %s\n", uuid_text(*c.uuid).c_str());
+  } else {
+    std::printf("machine:       (no configuration section)\n");
+  }
+  std::printf("page size:     %llu (from %s)\n", static_cast<unsigned long long>(sum.page_size), sum.page_size_source);
+  std::printf("footers:       %s\n", sum.footers ? "yes" : "no");
+  if (sum.trailer_offset)
+    std::printf("vmdesc:        trailer at %s, %llu bytes, %zu devices\n", hex(*sum.trailer_offset).c_str(),
+                static_cast<unsigned long long>(sum.trailer_length), s.vmdesc ? s.vmdesc->device_count() : 0);
+  else
+    std::printf("vmdesc:        %s\n", s.vmdesc ? "from --vmdesc file" : "none");
+  if (sum.eof_offset) std::printf("EOF:           at %s\n", hex(*sum.eof_offset).c_str());
+
+  std::printf("\ncommands: %zu\n", info.commands.size());
+  for (const auto& c : info.commands)
+    std::printf("  %10s  %s%-22.*s len %-5u %s\n", hex(c.offset).c_str(), c.depth ? "  (packaged) " : "",
+                static_cast<int>(wire::command_name(c.cmd).size()), wire::command_name(c.cmd).data(), c.length,
+                c.detail.c_str());
+
+  std::printf("\nsections: %zu\n", info.sections.size());
+  std::printf("  %10s  %-8s %5s  %-40s %4s %4s  %-18s %10s\n", "offset", "type", "id", "name", "inst", "ver", "kind", "size");
+  for (const auto& r : info.sections) {
+    std::string_view t = wire::section_type_name(r.type);
+    if (t.rfind("SECTION_", 0) == 0) t.remove_prefix(8);
+    std::string kind(section_kind_name(r.kind));
+    if (r.kind == SectionKind::device && !r.decoded) kind += " (raw)";
+    if (r.depth) kind += " [pkg]";
+    bool full_header = r.type == wire::kSectionStart || r.type == wire::kSectionFull;
+    std::printf("  %10s  %-8.*s %5u  %-40s %4s %4s  %-18s %10llu\n", hex(r.offset).c_str(), static_cast<int>(t.size()),
+                t.data(), r.id, r.idstr.c_str(), full_header ? std::to_string(r.instance_id).c_str() : "",
+                full_header ? std::to_string(r.version_id).c_str() : "", kind.c_str(),
+                static_cast<unsigned long long>(r.size));
+  }
+
+  std::printf("\nRAM blocks: %zu\n", sum.ram_blocks.size());
+  if (!sum.ram_blocks.empty())
+    std::printf("  %-32s %18s %10s %10s %10s %10s %10s\n", "block", "length", "zero", "page", "xbzrle", "compressed", "mapped");
+  for (std::size_t i = 0; i < sum.ram_blocks.size(); ++i) {
+    const auto& b = sum.ram_blocks[i];
+    BlockPageStats st = i < info.block_stats.size() ? info.block_stats[i] : BlockPageStats{};
+    std::printf("  %-32.*s %18s %10llu %10llu %10llu %10llu %10llu", static_cast<int>(b.name.size()), b.name.data(),
+                hex(b.length).c_str(), static_cast<unsigned long long>(st.records[0]),
+                static_cast<unsigned long long>(st.records[1]), static_cast<unsigned long long>(st.records[2]),
+                static_cast<unsigned long long>(st.records[3]), static_cast<unsigned long long>(st.records[4]));
+    if (b.guest_addr) std::printf("  gpa %s", hex(*b.guest_addr).c_str());
+    if (b.page_size) std::printf("  page size %llu", static_cast<unsigned long long>(b.page_size));
+    if (st.nonzero_fill) std::printf("  %llu zero records with non-zero fill", static_cast<unsigned long long>(st.nonzero_fill));
+    std::printf("\n");
+  }
+}
+
+void print_json(const std::string& path, const OpenStream& s, const WalkSummary& sum, const InfoCollector& info) {
+  json::OutBuffer out(stdout);
+  json::PyWriter w(out);
+  w.start_object();
+  w.key("file"); w.string(path);
+  w.key("size"); w.uint64(s.file.size());
+  w.key("format"); w.string(format_name(s.location.format));
+  w.key("stream_offset"); w.uint64(s.location.stream_offset);
+  w.key("configuration");
+  if (sum.configuration) {
+    const auto& c = *sum.configuration;
+    w.start_object();
+    w.key("offset"); w.uint64(c.offset);
+    w.key("machine"); w.string(c.machine);
+    w.key("capabilities"); w.start_array();
+    for (auto cap : c.capabilities) w.string(cap);
+    w.end_array();
+    if (c.target_page_bits) { w.key("target_page_bits"); w.uint64(*c.target_page_bits); }
+    if (c.uuid) { w.key("uuid"); w.string(uuid_text(*c.uuid)); }
+    w.end_object();
+  } else {
+    w.null();
+  }
+  w.key("page_size"); w.uint64(sum.page_size);
+  w.key("page_size_source"); w.string(sum.page_size_source);
+  w.key("footers"); w.boolean(sum.footers);
+  w.key("eof_offset"); if (sum.eof_offset) w.uint64(*sum.eof_offset); else w.null();
+  w.key("vmdesc");
+  w.start_object();
+  w.key("source"); w.string(sum.trailer_offset ? (s.external_vmdesc.empty() ? "trailer" : "file") : (s.vmdesc ? "file" : "none"));
+  if (sum.trailer_offset) { w.key("trailer_offset"); w.uint64(*sum.trailer_offset); w.key("trailer_length"); w.uint64(sum.trailer_length); }
+  w.key("devices"); w.uint64(s.vmdesc ? s.vmdesc->device_count() : 0);
+  w.end_object();
+  w.key("commands"); w.start_array();
+  for (const auto& c : info.commands) {
+    w.start_object();
+    w.key("offset"); w.uint64(c.offset);
+    w.key("command"); w.string(wire::command_name(c.cmd));
+    w.key("length"); w.uint64(c.length);
+    w.key("packaged"); w.boolean(c.depth > 0);
+    if (!c.detail.empty()) { w.key("detail"); w.string(c.detail); }
+    w.end_object();
+  }
+  w.end_array();
+  w.key("sections"); w.start_array();
+  for (const auto& r : info.sections) {
+    w.start_object();
+    w.key("offset"); w.uint64(r.offset);
+    w.key("type"); w.string(wire::section_type_name(r.type));
+    w.key("id"); w.uint64(r.id);
+    w.key("name"); w.string(r.idstr);
+    w.key("instance_id"); w.uint64(r.instance_id);
+    w.key("version_id"); w.uint64(r.version_id);
+    w.key("kind"); w.string(section_kind_name(r.kind));
+    w.key("size"); w.uint64(r.size);
+    w.key("body_size"); w.uint64(r.body_size);
+    w.key("footer"); w.boolean(r.has_footer);
+    if (r.kind == SectionKind::device) { w.key("decoded"); w.boolean(r.decoded); }
+    if (r.depth) { w.key("packaged"); w.boolean(true); }
+    w.end_object();
+  }
+  w.end_array();
+  w.key("ram_blocks"); w.start_array();
+  for (std::size_t i = 0; i < sum.ram_blocks.size(); ++i) {
+    const auto& b = sum.ram_blocks[i];
+    BlockPageStats st = i < info.block_stats.size() ? info.block_stats[i] : BlockPageStats{};
+    w.start_object();
+    w.key("name"); w.string(b.name);
+    w.key("length"); w.uint64(b.length);
+    if (b.guest_addr) { w.key("guest_addr"); w.uint64(*b.guest_addr); }
+    if (b.page_size) { w.key("page_size"); w.uint64(b.page_size); }
+    if (b.mapped_ram) { w.key("bitmap_offset"); w.uint64(b.bitmap_offset); w.key("pages_offset"); w.uint64(b.pages_offset); }
+    w.key("records"); w.start_object();
+    for (std::size_t k = 0; k < kPageKinds; ++k) { w.key(page_kind_name(static_cast<PageKind>(k))); w.uint64(st.records[k]); }
+    w.end_object();
+    w.key("payload_bytes"); w.uint64(st.payload_bytes);
+    w.key("zero_nonzero_fill"); w.uint64(st.nonzero_fill);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("warnings"); w.start_array();
+  for (const auto& wn : sum.warnings) {
+    w.start_object(); w.key("offset"); w.uint64(wn.offset); w.key("text"); w.string(wn.text); w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+  w.end_document();
+}
+
+}  // namespace
+
+int cmd_info(int argc, char** argv) {
+  const std::string prog = "migscope info";
+  std::string file, vmdesc_file;
+  bool as_json = false;
+  po::options_description opts("usage: migscope info FILE [options]\n\nFormat, machine, capabilities, every section with "
+                               "offset and size, RAM blocks with page records by kind.\n\noptions");
+  opts.add_options()("help,h", "show this help")("json", po::bool_switch(&as_json), "print JSON instead of text")
+      ("vmdesc", po::value(&vmdesc_file), "read the device description from this JSON file");
+  po::options_description hidden;
+  hidden.add_options()("file", po::value(&file));
+  po::positional_options_description pos;
+  pos.add("file", 1);
+  po::options_description all;
+  all.add(opts).add(hidden);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return report_usage(prog, e.what());
+  }
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return exit_ok;
+  }
+  if (file.empty()) return report_usage(prog, "missing FILE");
+  auto opened = open_stream(file, vmdesc_file);
+  if (!opened.ok()) return report_error(prog, file, opened.error());
+  OpenStream& s = opened.value();
+  InfoCollector info;
+  WalkOptions options;
+  options.vmdesc = s.vmdesc ? &*s.vmdesc : nullptr;
+  auto summary = walk_stream(s.bytes(), s.location, options, info);
+  if (!summary.ok()) return report_error(prog, file, summary.error());
+  if (as_json) print_json(file, s, summary.value(), info);
+  else print_text(file, s, summary.value(), info);
+  std::fflush(stdout);
+  report_warnings(prog, file, summary.value());
+  return std::ferror(stdout) ? exit_io : exit_ok;
+}
+
+}  // namespace migscope::tools

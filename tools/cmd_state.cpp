@@ -1,0 +1,57 @@
+// migscope state FILE: device state as upstream analyze-migration.py -d state prints it.
+#include <cstdio>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+
+#include "common.h"
+#include "stream_output.h"
+#include "subcommands.h"
+
+namespace po = boost::program_options;
+
+namespace migscope::tools {
+
+int cmd_state(int argc, char** argv) {
+  StreamArgs args;
+  args.prog = "migscope state";
+  std::uint64_t page_size = 0;
+  bool memory = false;
+  po::options_description opts("usage: migscope state FILE [options]\n\nDevice state as JSON, identical to upstream "
+                               "'analyze-migration.py -d state'.\nFILE may be '-' for standard input.\n\noptions");
+  opts.add_options()("help,h", "show this help")
+      ("vmdesc", po::value(&args.vmdesc_file), "read the device description from this JSON file (a vmdesc from another run)")
+      ("page-size", po::value(&page_size), "target page size in bytes (default: from the stream)")
+      ("memory,m", po::bool_switch(&memory), "also dump RAM contents (upstream -m)");
+  po::options_description hidden;
+  hidden.add_options()("file", po::value(&args.file));
+  po::positional_options_description pos;
+  pos.add("file", 1);
+  po::options_description all;
+  all.add(opts).add(hidden);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return report_usage(args.prog, e.what());
+  }
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return exit_ok;
+  }
+  if (args.file.empty()) return report_usage(args.prog, "missing FILE");
+  if (memory) {
+    report_error(args.prog, args.file,
+                 make_error(ErrorCode::unsupported, Error::no_offset, "--memory is not implemented yet (RAM decoding lands with issue 3)"));
+    return exit_unsupported;
+  }
+  if (vm.count("page-size")) {
+    if (page_size < 1024 || (page_size & (page_size - 1)) != 0)
+      return report_usage(args.prog, "--page-size must be a power of two >= 1024");
+    args.page_size = page_size;
+  }
+  return exit_code_for(print_state(args));
+}
+
+}  // namespace migscope::tools

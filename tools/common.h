@@ -1,0 +1,17 @@
+// Shared CLI plumbing: error lines, exit codes, option parsing helpers.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "exit_codes.h"
+#include "wire/error.h"
+
+namespace migscope::tools {
+
+/// Print one line "<prog>: <file>: <error message>" to stderr; return its exit code.
+int report_error(std::string_view prog, std::string_view file, const Error& error);
+/// Print "<prog>: <message>" and a usage hint to stderr; return exit_usage.
+int report_usage(std::string_view prog, std::string_view message);
+
+}  // namespace migscope::tools

@@ -1,0 +1,49 @@
+// migscope: dispatch to one subcommand per file.
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "common.h"
+#include "subcommands.h"
+
+namespace {
+
+struct Subcommand {
+  const char* name;
+  int (*run)(int, char**);
+  const char* summary;
+};
+
+constexpr Subcommand kSubcommands[] = {
+    {"info", migscope::tools::cmd_info, "format, machine, capabilities, sections and RAM blocks of a stream"},
+    {"state", migscope::tools::cmd_state, "device state as JSON (upstream analyze-migration -d state)"},
+    {"desc", migscope::tools::cmd_desc, "the vmdesc trailer as JSON (upstream analyze-migration -d desc)"},
+    {"check", migscope::tools::cmd_check, "vmstate static checker: compare two -dump-vmstate files or streams"},
+};
+
+void print_help(FILE* out) {
+  std::fprintf(out, "usage: migscope <subcommand> [options] ...\n\nsubcommands:\n");
+  for (const auto& s : kSubcommands) std::fprintf(out, "  %-8s %s\n", s.name, s.summary);
+  std::fprintf(out, "\n'migscope <subcommand> --help' describes each one. Exit codes: see README.md.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_help(stderr);
+    return migscope::tools::exit_usage;
+  }
+  std::string_view sub = argv[1];
+  if (sub == "-h" || sub == "--help" || sub == "help") {
+    print_help(stdout);
+    return 0;
+  }
+  if (sub == "--version" || sub == "-V") {
+    std::printf("migscope %s\n", MIGSCOPE_VERSION);
+    return 0;
+  }
+  for (const auto& s : kSubcommands)
+    if (sub == s.name) return s.run(argc - 1, argv + 1);
+  return migscope::tools::report_usage("migscope", "unknown subcommand '" + std::string(sub) + "'");
+}

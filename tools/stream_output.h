@@ -1,0 +1,31 @@
+// The output paths shared by `migscope state|desc` and the analyze-migration
+// drop-in: they differ only in option syntax and exit codes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "stream/open.h"
+#include "stream/walker.h"
+
+namespace migscope::tools {
+
+struct StreamArgs {
+  std::string prog;         ///< for messages, e.g. "migscope state"
+  std::string file;
+  std::string vmdesc_file;  ///< --vmdesc
+  std::optional<std::uint64_t> page_size;
+};
+
+/// Print the device state JSON to stdout. Returns an ErrorCode-style result:
+/// ok, or the error already reported on stderr.
+ErrorCode print_state(const StreamArgs& args);
+/// Print the vmdesc JSON to stdout.
+ErrorCode print_desc(const StreamArgs& args);
+
+/// Print walk warnings to stderr, one line each.
+void report_warnings(std::string_view prog, std::string_view file, const WalkSummary& summary);
+
+}  // namespace migscope::tools

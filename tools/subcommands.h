@@ -1,0 +1,9 @@
+// One file per subcommand; each takes its own argv (argv[0] = subcommand name).
+#pragma once
+
+namespace migscope::tools {
+int cmd_info(int argc, char** argv);
+int cmd_state(int argc, char** argv);
+int cmd_desc(int argc, char** argv);
+int cmd_check(int argc, char** argv);
+}  // namespace migscope::tools
