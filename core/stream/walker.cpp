@@ -72,6 +72,9 @@ class Walker {
     choose_page_size(nullptr);
     MIGSCOPE_TRY(walk_sections(c, 0));
     read_trailer(c);
+    if (guessed_ends_ > 0)
+      summary_.warnings.push_back({c.offset(), std::to_string(guessed_ends_) +
+                                                   " section(s) had their end guessed (no description, no footers): give --vmdesc FILE for exact boundaries"});
     summary_.end_offset = c.offset();
     summary_.footers = footers_.value_or(false);
     summary_.ram_blocks = ram_.blocks();
@@ -356,10 +359,7 @@ class Walker {
   // plausible next section byte.
   Status skip_to_footer(Cursor& c, const SectionInfo& info) {
     const std::uint64_t at = c.offset();
-    if (footers_ == false)
-      return make_error(ErrorCode::unsupported, at,
-                        "section " + quoted(info.idstr) + " (id " + std::to_string(info.id) +
-                            ") has no description and the stream has no footers: its end cannot be found (give --vmdesc FILE)");
+    if (footers_ == false) return skip_to_next_header(c, info);
     const std::byte* p = c.data();
     const std::byte* end = p + c.remaining();
     while (p < end) {
@@ -376,6 +376,49 @@ class Walker {
     return make_error(ErrorCode::truncated, at,
                       "no footer found for section " + quoted(info.idstr) + " (id " + std::to_string(info.id) +
                           "), which has no description");
+  }
+
+  // Without footers nor description, the section ends where the next
+  // plausible section header starts: a FULL/START header whose id is unused or
+  // names the same section again, with a printable name and small instance and
+  // version numbers; or the final EOF byte (followed by nothing or a trailer).
+  bool plausible_header(const std::byte* q, const std::byte* end) const {
+    auto type = static_cast<std::uint8_t>(*q);
+    if (type == kEof) {
+      std::size_t left = static_cast<std::size_t>(end - q) - 1;
+      return left == 0 || (left >= 5 && static_cast<std::uint8_t>(q[1]) == kVmdescription && load_be32(q + 2) == left - 5);
+    }
+    if (type != kSectionFull && type != kSectionStart) return false;
+    if (end - q < 6) return false;
+    std::uint32_t id = load_be32(q + 1);
+    std::size_t len = static_cast<std::uint8_t>(q[5]);
+    if (len == 0 || static_cast<std::size_t>(end - q) < 6 + len + 8) return false;
+    std::string_view name(reinterpret_cast<const char*>(q + 6), len);
+    for (char ch : name)
+      if (ch < 0x20 || ch > 0x7e) return false;
+    std::uint32_t instance = load_be32(q + 6 + len);
+    std::uint32_t version = load_be32(q + 10 + len);
+    if (instance > 0xffff || version > 0xffff) return false;
+    auto it = sections_.find(id);
+    return it == sections_.end() || it->second.idstr == name;
+  }
+
+  Status skip_to_next_header(Cursor& c, const SectionInfo& info) {
+    const std::byte* p = c.data();
+    const std::byte* end = p + c.remaining();
+    for (const std::byte* q = p; q < end; ++q) {
+      if (plausible_header(q, end)) {
+        if (guessed_ends_++ == 0)
+          summary_.warnings.push_back({c.offset(), "section " + quoted(info.idstr) +
+                                                       ": no description and no footers; its end was guessed at the next plausible section header (" +
+                                                       hex(c.offset_of(q)) + "), and likewise for the sections counted below"});
+        c.skip(static_cast<std::size_t>(q - p));
+        return {};
+      }
+    }
+    return make_error(ErrorCode::unsupported, c.offset(),
+                      "section " + quoted(info.idstr) + " (id " + std::to_string(info.id) +
+                          ") has no description and the stream has no footers: its end cannot be found (give --vmdesc FILE)");
   }
 
   Status read_device(Cursor& c, const SectionInfo& info, std::optional<FieldValue>& state) {
@@ -565,6 +608,7 @@ class Walker {
   RamParser ram_;
   std::unordered_map<std::uint32_t, SectionInfo> sections_;
   std::optional<bool> footers_;
+  std::uint64_t guessed_ends_ = 0;
   WalkSummary summary_;
 };
 
