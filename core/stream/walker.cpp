@@ -48,7 +48,14 @@ std::string hex(std::uint64_t v) {
   return buf;
 }
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string quoted(std::string_view s) {
+  std::string q;
+  q.reserve(s.size() + 2);
+  q.push_back('\'');
+  q.append(s);
+  q.push_back('\'');
+  return q;
+}
 
 constexpr unsigned kMaxPackagedDepth = 4;
 
