@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "common.h"
 #include "stream_output.h"
@@ -70,14 +71,23 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: Please specify either -x, -d state or -d desc\n", kProg);
     return 1;
   }
-  if (extract || (memory && dump == "state")) {
-    std::fprintf(stderr, "%s: %s: %s is not implemented yet (RAM decoding lands with issue 3)\n", kProg, file.c_str(),
-                 extract ? "-x" : "-m");
+  if (memory && !extract && dump == "state") {
+    std::fprintf(stderr, "%s: %s: -m is not implemented yet\n", kProg, file.c_str());
     return 1;
   }
   StreamArgs args;
   args.prog = kProg;
   args.file = file;
-  migscope::ErrorCode rc = dump == "desc" ? print_desc(args) : print_state(args);
+  migscope::ErrorCode rc;
+  if (extract) {
+    // Upstream extracts into the current directory; existing files are kept.
+    ExtractArgs ex;
+    ex.dir = ".";
+    ex.threads = std::max(1u, std::thread::hardware_concurrency());
+    ex.upstream_listing = true;
+    rc = run_extract(args, ex);
+  } else {
+    rc = dump == "desc" ? print_desc(args) : print_state(args);
+  }
   return rc == migscope::ErrorCode::ok ? 0 : 1;
 }

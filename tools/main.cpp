@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "common.h"
+#include "sinks/page_hasher.h"
 #include "subcommands.h"
 
 namespace {
@@ -18,6 +19,8 @@ constexpr Subcommand kSubcommands[] = {
     {"info", migscope::tools::cmd_info, "format, machine, capabilities, sections and RAM blocks of a stream"},
     {"state", migscope::tools::cmd_state, "device state as JSON (upstream analyze-migration -d state)"},
     {"desc", migscope::tools::cmd_desc, "the vmdesc trailer as JSON (upstream analyze-migration -d desc)"},
+    {"hash", migscope::tools::cmd_hash, "XXH3 of the final content of every RAM page, JSON Lines"},
+    {"extract", migscope::tools::cmd_extract, "RAM blocks to sparse files, plus desc.json and state.json"},
     {"check", migscope::tools::cmd_check, "vmstate static checker: compare two -dump-vmstate files or streams"},
 };
 
@@ -40,7 +43,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (sub == "--version" || sub == "-V") {
-    std::printf("migscope %s\n", MIGSCOPE_VERSION);
+    std::printf("migscope %s (XXH3 via libxxhash dispatch: %.*s)\n", MIGSCOPE_VERSION,
+                static_cast<int>(migscope::xxh3_simd_level().size()), migscope::xxh3_simd_level().data());
     return 0;
   }
   for (const auto& s : kSubcommands)

@@ -5,7 +5,12 @@
 #include "common.h"
 #include "json/py_writer.h"
 #include "json/python_dump.h"
+#include "ram/page_index.h"
+#include "sinks/extractor.h"
+#include "sinks/output_dir.h"
 #include "sinks/state_json.h"
+
+#include <unistd.h>
 
 namespace migscope::tools {
 
@@ -71,6 +76,98 @@ ErrorCode print_desc(const StreamArgs& args) {
     report_error(args.prog, args.file, make_error(ErrorCode::io, Error::no_offset, "cannot write to standard output"));
     return ErrorCode::io;
   }
+  return ErrorCode::ok;
+}
+
+namespace {
+
+// Write a JSON document into a temporary output file through a FILE*.
+template <typename Fn>
+Status write_json_file(OutputDir& dir, const std::string& name, Fn&& fn) {
+  MIGSCOPE_ASSIGN(int fd, dir.create(name, 0));
+  int own = ::dup(fd);
+  std::FILE* f = own >= 0 ? ::fdopen(own, "w") : nullptr;
+  if (!f) {
+    if (own >= 0) ::close(own);
+    return make_error(ErrorCode::io, Error::no_offset, "cannot open " + dir.path() + "/" + name + " for writing");
+  }
+  Status st;
+  bool failed;
+  {
+    json::OutBuffer out(f);
+    st = fn(out);
+    out.Flush();
+    failed = out.failed();
+  }
+  if (std::fclose(f) != 0) failed = true;
+  if (!st.ok()) return st;
+  if (failed) return make_error(ErrorCode::io, Error::no_offset, "cannot write " + dir.path() + "/" + name);
+  return {};
+}
+
+}  // namespace
+
+ErrorCode run_extract(const StreamArgs& args, const ExtractArgs& extract) {
+  auto fail = [&](const Error& e) {
+    report_error(args.prog, args.file, e);
+    return e.code;
+  };
+  auto opened = open_stream(args.file, args.vmdesc_file);
+  if (!opened.ok()) return fail(opened.error());
+  OpenStream& s = opened.value();
+  auto dir = OutputDir::open(extract.dir, extract.force);
+  if (!dir.ok()) return fail(dir.error());
+  OutputDir& out = dir.value();
+  if (s.vmdesc) {
+    if (auto st = out.reserve("desc.json"); !st.ok()) return fail(st.error());
+  }
+  if (auto st = out.reserve("state.json"); !st.ok()) return fail(st.error());
+
+  // Pass 1: where every page's latest version is.
+  PageIndex index(s.bytes());
+  WalkOptions options;
+  options.vmdesc = s.vmdesc ? &*s.vmdesc : nullptr;
+  options.page_size = args.page_size;
+  auto summary = walk_stream(s.bytes(), s.location, options, index);
+  if (!summary.ok()) return fail(summary.error());
+
+  if (s.vmdesc) {
+    Status st = write_json_file(out, "desc.json", [&](json::OutBuffer& o) -> Status {
+      json::PyWriter w(o);
+      json::write_python_json(w, s.vmdesc->root());
+      return {};
+    });
+    if (!st.ok()) return fail(st.error());
+  }
+  // Pass 2: the blocks.
+  auto blocks = extract_blocks(s.bytes(), index, out, extract.threads);
+  if (!blocks.ok()) return fail(blocks.error());
+  // Pass 3: the device state, as upstream writes it (no trailing newline).
+  Status st = write_json_file(out, "state.json", [&](json::OutBuffer& o) -> Status {
+    json::PyWriter w(o);
+    StateJsonSink sink(w);
+    sink.begin();
+    auto again = walk_stream(s.bytes(), s.location, options, sink);
+    if (!again.ok()) return std::move(again).error();
+    w.end_object();
+    return {};
+  });
+  if (!st.ok()) return fail(st.error());
+  if (auto c = out.commit(); !c.ok()) return fail(c.error());
+
+  if (extract.upstream_listing) {
+    if (s.vmdesc) std::printf("desc.json\n");
+    for (const auto& b : blocks.value()) std::printf("%s\n", b.name.c_str());
+    std::printf("state.json\n");
+  } else {
+    for (const auto& b : blocks.value())
+      std::printf("%-40s %14llu bytes  %10llu pages written  (block '%s')\n", b.relative_path.c_str(),
+                  static_cast<unsigned long long>(b.length), static_cast<unsigned long long>(b.pages_written),
+                  b.name.c_str());
+    if (s.vmdesc) std::printf("%-40s\n", "desc.json");
+    std::printf("%-40s\n", "state.json");
+  }
+  report_warnings(args.prog, args.file, summary.value());
   return ErrorCode::ok;
 }
 

@@ -25,6 +25,18 @@ ErrorCode print_state(const StreamArgs& args);
 /// Print the vmdesc JSON to stdout.
 ErrorCode print_desc(const StreamArgs& args);
 
+struct ExtractArgs {
+  std::string dir = ".";
+  bool force = false;
+  unsigned threads = 1;
+  /// Print what upstream -x prints (desc.json, each block name, state.json)
+  /// instead of migscope's table of files.
+  bool upstream_listing = false;
+};
+
+/// Extract RAM blocks, desc.json and state.json into a directory, atomically.
+ErrorCode run_extract(const StreamArgs& args, const ExtractArgs& extract);
+
 /// Print walk warnings to stderr, one line each.
 void report_warnings(std::string_view prog, std::string_view file, const WalkSummary& summary);
 

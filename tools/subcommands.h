@@ -6,4 +6,6 @@ int cmd_info(int argc, char** argv);
 int cmd_state(int argc, char** argv);
 int cmd_desc(int argc, char** argv);
 int cmd_check(int argc, char** argv);
+int cmd_hash(int argc, char** argv);
+int cmd_extract(int argc, char** argv);
 }  // namespace migscope::tools

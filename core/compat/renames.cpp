@@ -47,6 +47,11 @@ Result<RenameTable> parse_renames(std::string_view json) {
   MIGSCOPE_TRY(detail::parse_json(json, doc, "renames"));
   detail::PathStep root;
   MIGSCOPE_TRY(detail::expect_object(doc, root));
+  for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+    std::string_view key(it->name.GetString(), it->name.GetStringLength());
+    if (key != "schema" && key != "comment" && key != "fields" && key != "sections")
+      return detail::path_error(root.member(key), "unknown key (expected fields, sections, schema, comment)");
+  }
   RenameTable table;
   if (const auto* fields = detail::find_member(doc, "fields")) {
     detail::PathStep fat = root.member("fields");

@@ -27,7 +27,7 @@ struct RenameTable {
 };
 
 /// Parse a rename file: {"fields": {scope: [names...]}, "sections": [[a, b], ...]};
-/// other top-level keys ("schema", "comment") are ignored.
+/// "schema" and "comment" are ignored, any other top-level key is an error.
 Result<RenameTable> parse_renames(std::string_view json);
 
 /// The table shipped in core/compat/renames.json (embedded at build time).

@@ -87,6 +87,7 @@ Status RamParser::parse_mem_size(Cursor& c, std::uint64_t total, std::uint64_t a
       return make_error(ErrorCode::corrupt, c.offset(), "more than " + std::to_string(kMaxBlocks) + " RAM blocks");
     RamBlock block;
     block.header_offset = c.offset();
+    block.target_page_size = options_.page_size;
     MIGSCOPE_ASSIGN(block.name, c.read_counted_string("RAM block name"));
     MIGSCOPE_ASSIGN(block.length, c.read_be64("RAM block length"));
     if (block.length > left)

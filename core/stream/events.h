@@ -78,6 +78,7 @@ struct SectionEvent {
 struct RamBlock {
   std::string_view name;
   std::uint64_t length = 0;
+  std::uint64_t target_page_size = 0;    ///< the stream's target page size (records are this big)
   std::uint64_t page_size = 0;           ///< postcopy per-block page size, if sent; else 0
   std::optional<std::uint64_t> guest_addr;  ///< x-ignore-shared: the block's GPA
   bool mapped_ram = false;

@@ -1,0 +1,190 @@
+#include "ram/page_index.h"
+
+#include <cstring>
+#include <sys/mman.h>
+
+#include "ram/xbzrle.h"
+#include "stream/format.h"
+
+namespace migscope {
+
+PageIndex::PageIndex(Bytes file) : base_(file.data()), page_size_(4096) {}
+
+PageIndex::~PageIndex() {
+  for (auto& b : blocks_)
+    if (b.entries) ::munmap(b.entries, b.mapped_bytes);
+}
+
+Status PageIndex::on_ram_blocks(const SectionInfo&, std::span<const RamBlock> blocks) {
+  if (blocks_.empty() && !blocks.empty()) {
+    page_size_ = blocks[0].target_page_size;
+    zero_.assign(static_cast<std::size_t>(page_size_), std::byte{0});
+  }
+  for (std::size_t i = blocks_.size(); i < blocks.size(); ++i) {
+    const RamBlock& rb = blocks[i];
+    Block b;
+    b.info.name = std::string(rb.name);
+    b.info.length = rb.length;
+    b.info.guest_addr = rb.guest_addr;
+    b.info.pages = rb.length / page_size_ + (rb.length % page_size_ ? 1 : 0);
+    if (b.info.pages > kMaxPages)
+      return make_error(ErrorCode::unsupported, rb.header_offset,
+                        "RAM block '" + b.info.name + "' of " + std::to_string(rb.length) +
+                            " bytes is larger than migscope can index (64 TiB of 4 KiB pages)");
+    if (b.info.pages > 0) {
+      b.mapped_bytes = static_cast<std::size_t>(b.info.pages * sizeof(std::uint64_t));
+      void* p = ::mmap(nullptr, b.mapped_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      if (p == MAP_FAILED)
+        return make_error(ErrorCode::io, rb.header_offset,
+                          "cannot reserve the page index of RAM block '" + b.info.name + "'");
+      b.entries = static_cast<std::uint64_t*>(p);
+      b.touched.assign(static_cast<std::size_t>((chunk_count_for(b.info.pages) + 63) / 64), 0);
+    }
+    blocks_.push_back(std::move(b));
+  }
+  return {};
+}
+
+Status PageIndex::on_pages(std::span<const RamBlock>, std::span<const PageRecord> pages) {
+  for (const PageRecord& r : pages) {
+    Block& b = blocks_[r.block];
+    const std::uint64_t page = r.offset / page_size_;
+    const std::uint64_t payload = static_cast<std::uint64_t>(r.payload.data() - base_);
+    switch (r.kind) {
+      case PageKind::zero:
+        set(b, page, PageEntry::make(PageEntry::zero, r.fill));
+        break;
+      case PageKind::page:
+        set(b, page, PageEntry::make(PageEntry::page, payload));
+        break;
+      case PageKind::mapped:
+        set(b, page, PageEntry::make(PageEntry::mapped, payload));
+        break;
+      case PageKind::compressed:
+        set(b, page, PageEntry::make(PageEntry::compressed, payload));
+        break;
+      case PageKind::xbzrle: {
+        XbzrleLink link;
+        link.delta_offset = payload;
+        link.delta_length = static_cast<std::uint16_t>(r.payload.size());
+        link.previous = b.entries[page];
+        set(b, page, PageEntry::make(PageEntry::xbzrle, links_.size()));
+        links_.push_back(link);
+        break;
+      }
+    }
+  }
+  return {};
+}
+
+Status PageIndex::on_command(const Command& c) {
+  if (c.cmd != wire::kCmdPostcopyRamDiscard) return {};
+  // u8 version, u8 name length, name, u8 0, then (be64 start, be64 length) byte ranges.
+  Bytes p = c.payload;
+  std::size_t n = static_cast<std::uint8_t>(p[1]);
+  if (p.size() < 3 + n) return make_error(ErrorCode::corrupt, c.offset, "POSTCOPY_RAM_DISCARD: name runs past the command");
+  std::string_view name = as_chars(p.subspan(2, n));
+  Block* b = nullptr;
+  for (auto& blk : blocks_)
+    if (blk.info.name == name) b = &blk;
+  if (!b)
+    return make_error(ErrorCode::corrupt, c.offset,
+                      "POSTCOPY_RAM_DISCARD for block '" + std::string(name) + "', which MEM_SIZE never announced");
+  for (std::size_t at = 3 + n; at + 16 <= p.size(); at += 16) {
+    std::uint64_t start = load_be64(p.data() + at), length = load_be64(p.data() + at + 8);
+    if (start > b->info.length || length > b->info.length - start)
+      return make_error(ErrorCode::corrupt, c.offset,
+                        "POSTCOPY_RAM_DISCARD range outside block '" + std::string(name) + "'");
+    // A discarded page reads as zero until it is sent again; only touched chunks hold entries.
+    for (std::uint64_t page = start / page_size_; page < (start + length + page_size_ - 1) / page_size_; ++page) {
+      std::uint64_t chunk = page / kChunkPages;
+      if (!((b->touched[chunk / 64] >> (chunk % 64)) & 1)) {
+        page = (chunk + 1) * kChunkPages - 1;
+        continue;
+      }
+      if (b->entries[page] != 0) b->entries[page] = PageEntry::make(PageEntry::zero, 0);
+    }
+  }
+  return {};
+}
+
+PageResolver::PageResolver(Bytes file, const PageIndex& index)
+    : file_(file), index_(index), page_size_(index.page_size()) {}
+
+PageResolver::~PageResolver() {
+  if (zs_ready_) inflateEnd(&zs_);
+}
+
+Status PageResolver::inflate_page(std::uint64_t payload_offset, std::byte* out) {
+  if (!zs_ready_) {
+    if (inflateInit(&zs_) != Z_OK) return make_error(ErrorCode::io, payload_offset, "zlib: inflateInit failed");
+    zs_ready_ = true;
+  } else {
+    inflateReset(&zs_);
+  }
+  // The be32 length sits right before the payload; the walker checked it.
+  std::uint32_t len = load_be32(file_.data() + payload_offset - 4);
+  zs_.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(file_.data() + payload_offset));
+  zs_.avail_in = len;
+  zs_.next_out = reinterpret_cast<Bytef*>(out);
+  zs_.avail_out = static_cast<uInt>(page_size_);
+  int rc = inflate(&zs_, Z_FINISH);
+  if (rc != Z_STREAM_END || zs_.total_out != page_size_)
+    return make_error(ErrorCode::corrupt, payload_offset,
+                      "compressed page does not inflate to exactly one page (zlib: " +
+                          std::string(zs_.msg ? zs_.msg : rc == Z_STREAM_END ? "short output" : "incomplete stream") + ")");
+  return {};
+}
+
+Status PageResolver::materialize(std::uint64_t entry, std::byte* out) {
+  switch (PageEntry::kind(entry)) {
+    case PageEntry::none:
+      std::memset(out, 0, page_size_);
+      return {};
+    case PageEntry::zero:
+      std::memset(out, static_cast<int>(PageEntry::value(entry) & 0xff), page_size_);
+      return {};
+    case PageEntry::page:
+    case PageEntry::mapped:
+      std::memcpy(out, file_.data() + PageEntry::value(entry), page_size_);
+      return {};
+    case PageEntry::compressed:
+      return inflate_page(PageEntry::value(entry), out);
+    case PageEntry::xbzrle:
+      break;
+  }
+  // Walk back to the first version that is not a delta, then apply the deltas oldest first.
+  const auto& links = index_.xbzrle_links();
+  chain_.clear();
+  std::uint64_t e = entry;
+  while (PageEntry::kind(e) == PageEntry::xbzrle) {
+    auto idx = static_cast<std::uint32_t>(PageEntry::value(e));
+    chain_.push_back(idx);
+    e = links[idx].previous;
+  }
+  MIGSCOPE_TRY(materialize(e, out));
+  for (auto it = chain_.rbegin(); it != chain_.rend(); ++it) {
+    const XbzrleLink& l = links[*it];
+    MIGSCOPE_TRY(xbzrle_decode(file_.subspan(l.delta_offset, l.delta_length), {out, page_size_}, l.delta_offset));
+  }
+  return {};
+}
+
+Result<const std::byte*> PageResolver::resolve(std::uint64_t entry, std::byte* scratch) {
+  switch (PageEntry::kind(entry)) {
+    case PageEntry::none:
+      return zero_page();
+    case PageEntry::zero:
+      if ((PageEntry::value(entry) & 0xff) == 0) return zero_page();
+      break;
+    case PageEntry::page:
+    case PageEntry::mapped:
+      return file_.data() + PageEntry::value(entry);
+    default:
+      break;
+  }
+  MIGSCOPE_TRY(materialize(entry, scratch));
+  return static_cast<const std::byte*>(scratch);
+}
+
+}  // namespace migscope

@@ -1,0 +1,127 @@
+// The page index: per guest page, where its latest version lives (the last
+// record wins, as on a real destination). One 8-byte entry per page, in a
+// lazily-populated mapping, so memory follows the pages actually sent.
+// XBZRLE versions keep a link to the version before them; content is produced
+// only when asked for (PageResolver), never copied up front.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <zlib.h>
+
+#include "stream/events.h"
+#include "wire/cursor.h"
+#include "wire/error.h"
+
+namespace migscope {
+
+/// A page's latest version: kind in the top 3 bits, the rest depends on it.
+struct PageEntry {
+  enum Kind : std::uint64_t { none = 0, zero = 1, page = 2, compressed = 3, xbzrle = 4, mapped = 5 };
+  static constexpr int kShift = 61;
+  static constexpr std::uint64_t kValueMask = (std::uint64_t{1} << kShift) - 1;
+
+  static std::uint64_t make(Kind k, std::uint64_t value) { return (static_cast<std::uint64_t>(k) << kShift) | value; }
+  static Kind kind(std::uint64_t e) { return static_cast<Kind>(e >> kShift); }
+  static std::uint64_t value(std::uint64_t e) { return e & kValueMask; }
+};
+
+/// An XBZRLE version: its delta in the file and the entry it applies to.
+struct XbzrleLink {
+  std::uint64_t delta_offset = 0;  ///< file offset of the delta bytes
+  std::uint64_t previous = 0;      ///< PageEntry value before this version
+  std::uint16_t delta_length = 0;
+};
+
+struct IndexedBlock {
+  std::string name;
+  std::uint64_t length = 0;
+  std::uint64_t pages = 0;  ///< ceil(length / page size)
+  std::optional<std::uint64_t> guest_addr;
+};
+
+class PageIndex : public StreamVisitor {
+ public:
+  /// Entries are grouped in chunks of this many pages; only touched chunks are visited.
+  static constexpr std::uint64_t kChunkPages = 512;
+  /// Blocks larger than this many pages are refused (64 TiB of 4 KiB pages).
+  static constexpr std::uint64_t kMaxPages = std::uint64_t{1} << 34;
+
+  /// `file` is the whole input: entries store offsets into it. The page size
+  /// is the stream's, taken from the first block announced.
+  explicit PageIndex(Bytes file);
+  ~PageIndex() override;
+  PageIndex(const PageIndex&) = delete;
+  PageIndex& operator=(const PageIndex&) = delete;
+
+  Status on_ram_blocks(const SectionInfo&, std::span<const RamBlock> blocks) override;
+  Status on_pages(std::span<const RamBlock> blocks, std::span<const PageRecord> pages) override;
+  Status on_command(const Command& c) override;
+
+  std::uint64_t page_size() const noexcept { return page_size_; }
+  std::size_t block_count() const noexcept { return blocks_.size(); }
+  const IndexedBlock& block(std::size_t i) const { return blocks_[i].info; }
+  std::uint64_t entry(std::size_t block, std::uint64_t page) const { return blocks_[block].entries[page]; }
+  bool chunk_touched(std::size_t block, std::uint64_t chunk) const {
+    return (blocks_[block].touched[chunk / 64] >> (chunk % 64)) & 1;
+  }
+  static std::uint64_t chunk_count_for(std::uint64_t pages) { return (pages + kChunkPages - 1) / kChunkPages; }
+  std::uint64_t chunk_count(std::size_t block) const { return chunk_count_for(blocks_[block].info.pages); }
+  const std::vector<XbzrleLink>& xbzrle_links() const noexcept { return links_; }
+  /// One page of zeros, shared by every resolver (it outlives them all).
+  const std::byte* zero_page() const noexcept { return zero_.data(); }
+
+ private:
+  struct Block {
+    IndexedBlock info;
+    std::uint64_t* entries = nullptr;  // mmap'ed, MAP_NORESERVE: untouched pages cost nothing
+    std::size_t mapped_bytes = 0;
+    std::vector<std::uint64_t> touched;  // one bit per chunk
+  };
+  void set(Block& b, std::uint64_t page, std::uint64_t entry) {
+    b.entries[page] = entry;
+    std::uint64_t chunk = page / kChunkPages;
+    b.touched[chunk / 64] |= std::uint64_t{1} << (chunk % 64);
+  }
+
+  const std::byte* base_;
+  std::uint64_t page_size_;
+  std::vector<std::byte> zero_;
+  std::vector<Block> blocks_;
+  std::vector<XbzrleLink> links_;
+};
+
+/// Produces the final content of a page from its entry. One per thread: it
+/// owns scratch space and a zlib stream, reused for every page.
+class PageResolver {
+ public:
+  PageResolver(Bytes file, const PageIndex& index);
+  ~PageResolver();
+  PageResolver(const PageResolver&) = delete;
+  PageResolver& operator=(const PageResolver&) = delete;
+
+  /// The content of the page whose entry is `entry`: a pointer into the file,
+  /// to a shared zero page, or into `scratch` (page-size bytes the caller owns)
+  /// when it had to be decoded.
+  Result<const std::byte*> resolve(std::uint64_t entry, std::byte* scratch);
+
+  const std::byte* zero_page() const noexcept { return index_.zero_page(); }
+
+ private:
+  Status inflate_page(std::uint64_t length_offset, std::byte* out);
+  Status materialize(std::uint64_t entry, std::byte* out);
+
+  Bytes file_;
+  const PageIndex& index_;
+  std::uint64_t page_size_;
+  std::vector<std::uint32_t> chain_;  // reused: XBZRLE links to apply, newest first
+  z_stream zs_{};
+  bool zs_ready_ = false;
+};
+
+}  // namespace migscope

@@ -1,0 +1,208 @@
+#include "sinks/output_dir.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace migscope {
+
+namespace {
+
+bool plain_byte(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+         c == '@' || c == ':' || c == '+' || c == ',' || c == '=' || c == '-';
+}
+
+Error os_error(std::string what) {
+  return make_error(ErrorCode::io, Error::no_offset,
+                    what + ": " + std::strerror(errno));
+}
+
+std::vector<std::string> split(const std::string& rel) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (start <= rel.size()) {
+    std::size_t slash = rel.find('/', start);
+    if (slash == std::string::npos) slash = rel.size();
+    parts.push_back(rel.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return parts;
+}
+
+}  // namespace
+
+std::string safe_relative_path(std::string_view name) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  std::size_t start = 0;
+  while (start <= name.size()) {
+    std::size_t slash = name.find('/', start);
+    if (slash == std::string_view::npos) slash = name.size();
+    std::string_view comp = name.substr(start, slash - start);
+    start = slash + 1;
+    if (comp.empty() || comp == ".") continue;
+    if (!out.empty()) out += '/';
+    if (comp == "..") {
+      out += "%2e%2e";
+      continue;
+    }
+    for (char ch : comp) {
+      auto c = static_cast<unsigned char>(ch);
+      if (plain_byte(c)) {
+        out += ch;
+      } else {
+        out += '%';
+        out += kHex[c >> 4];
+        out += kHex[c & 0xf];
+      }
+    }
+  }
+  return out.empty() ? "%empty" : out;
+}
+
+OutputDir::OutputDir(OutputDir&& o) noexcept
+    : path_(std::move(o.path_)), dir_fd_(o.dir_fd_), force_(o.force_), reserved_(std::move(o.reserved_)),
+      pending_(std::move(o.pending_)) {
+  o.dir_fd_ = -1;
+  o.pending_.clear();
+}
+
+OutputDir::~OutputDir() {
+  remove_temporaries();
+  if (dir_fd_ >= 0) ::close(dir_fd_);
+}
+
+Result<OutputDir> OutputDir::open(const std::string& path, bool force) {
+  OutputDir d;
+  d.path_ = path;
+  d.force_ = force;
+  // Like mkdir -p: create missing parents too.
+  for (std::size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
+    std::string prefix = path.substr(0, slash);
+    if (!prefix.empty() && ::mkdir(prefix.c_str(), 0777) != 0 && errno != EEXIST)
+      return os_error("cannot create output directory " + prefix);
+    if (slash == std::string::npos) break;
+  }
+  d.dir_fd_ = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d.dir_fd_ < 0) return os_error("cannot open output directory " + path);
+  return d;
+}
+
+Result<int> OutputDir::open_parent(const std::string& relative, bool create_dirs, std::string* leaf) {
+  std::vector<std::string> parts = split(relative);
+  *leaf = parts.back();
+  int fd = ::dup(dir_fd_);
+  if (fd < 0) return os_error("dup");
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    int next = ::openat(fd, parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (next < 0 && errno == ENOENT && create_dirs) {
+      if (::mkdirat(fd, parts[i].c_str(), 0777) != 0 && errno != EEXIST) {
+        Error e = os_error("cannot create directory " + path_ + "/" + relative);
+        ::close(fd);
+        return e;
+      }
+      next = ::openat(fd, parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (next < 0) {
+      int err = errno;
+      ::close(fd);
+      if (err == ENOENT && !create_dirs) return -1;  // nothing there yet
+      if (err == ELOOP || err == ENOTDIR)
+        return make_error(ErrorCode::output_refused, Error::no_offset,
+                          path_ + "/" + relative + ": '" + parts[i] + "' is a symlink or not a directory; refusing to write through it");
+      errno = err;
+      return os_error("cannot open directory for " + path_ + "/" + relative);
+    }
+    ::close(fd);
+    fd = next;
+  }
+  return fd;
+}
+
+Status OutputDir::reserve(const std::string& relative) {
+  for (const auto& r : reserved_) {
+    if (r == relative)
+      return make_error(ErrorCode::output_refused, Error::no_offset, "two outputs map to the same path '" + relative + "'");
+    const std::string& shorter = r.size() < relative.size() ? r : relative;
+    const std::string& longer = r.size() < relative.size() ? relative : r;
+    if (longer.compare(0, shorter.size(), shorter) == 0 && longer[shorter.size()] == '/')
+      return make_error(ErrorCode::output_refused, Error::no_offset,
+                        "output '" + shorter + "' would be the directory of output '" + longer + "'");
+  }
+  std::string leaf;
+  MIGSCOPE_ASSIGN(int parent, open_parent(relative, false, &leaf));
+  if (parent >= 0) {
+    struct stat st {};
+    int rc = ::fstatat(parent, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW);
+    ::close(parent);
+    if (rc == 0) {
+      if (!S_ISREG(st.st_mode))
+        return make_error(ErrorCode::output_refused, Error::no_offset,
+                          path_ + "/" + relative + " exists and is not a regular file; refusing to replace it");
+      if (!force_)
+        return make_error(ErrorCode::output_refused, Error::no_offset,
+                          path_ + "/" + relative + " already exists (use --force to replace it)");
+    }
+  }
+  reserved_.push_back(relative);
+  return {};
+}
+
+Result<int> OutputDir::create(const std::string& relative, std::uint64_t size) {
+  Pending p;
+  p.relative = relative;
+  MIGSCOPE_ASSIGN(p.dir_fd, open_parent(relative, true, &p.leaf));
+  p.temp_leaf = "." + p.leaf + ".migscope-partial";
+  // A leftover from an interrupted run carries our temporary name: replace it.
+  ::unlinkat(p.dir_fd, p.temp_leaf.c_str(), 0);
+  p.fd = ::openat(p.dir_fd, p.temp_leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+  if (p.fd < 0) {
+    Error e = os_error("cannot create " + path_ + "/" + relative);
+    ::close(p.dir_fd);
+    return e;
+  }
+  pending_.push_back(p);
+  if (size > 0 && ::ftruncate(p.fd, static_cast<off_t>(size)) != 0)
+    return os_error("cannot size " + path_ + "/" + relative + " to " + std::to_string(size) + " bytes");
+  return p.fd;
+}
+
+Status OutputDir::commit() {
+  for (auto& p : pending_) {
+    if (::close(p.fd) != 0) {
+      p.fd = -1;
+      return os_error("cannot write " + path_ + "/" + p.relative);
+    }
+    p.fd = -1;
+  }
+  for (auto& p : pending_) {
+    // Without --force, never replace a file that appeared meanwhile.
+    int rc;
+    if (force_) {
+      rc = ::renameat(p.dir_fd, p.temp_leaf.c_str(), p.dir_fd, p.leaf.c_str());
+    } else {
+      rc = ::linkat(p.dir_fd, p.temp_leaf.c_str(), p.dir_fd, p.leaf.c_str(), 0);
+      if (rc == 0) ::unlinkat(p.dir_fd, p.temp_leaf.c_str(), 0);
+    }
+    if (rc != 0) return os_error("cannot move " + path_ + "/" + p.relative + " into place");
+    p.temp_leaf.clear();
+  }
+  for (auto& p : pending_) ::close(p.dir_fd);
+  pending_.clear();
+  return {};
+}
+
+void OutputDir::remove_temporaries() {
+  for (auto& p : pending_) {
+    if (p.fd >= 0) ::close(p.fd);
+    if (!p.temp_leaf.empty()) ::unlinkat(p.dir_fd, p.temp_leaf.c_str(), 0);
+    if (p.dir_fd >= 0) ::close(p.dir_fd);
+  }
+  pending_.clear();
+}
+
+}  // namespace migscope

@@ -1,0 +1,172 @@
+#include "sinks/page_hasher.h"
+
+#include <cstring>
+
+#include <xxhash.h>
+#include <xxh_x86dispatch.h>
+
+#include "sinks/page_pipeline.h"
+
+namespace migscope {
+
+std::string_view xxh3_simd_level() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) return "AVX-512";
+  if (__builtin_cpu_supports("avx2")) return "AVX2";
+  return "SSE2";
+#else
+  return "scalar/NEON (portable build)";
+#endif
+}
+
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+void put_hex64(json::OutBuffer& out, std::uint64_t v) {
+  char buf[16];
+  for (int i = 15; i >= 0; --i, v >>= 4) buf[i] = kHex[v & 0xf];
+  out.Write({buf, 16});
+}
+
+void put_u64(json::OutBuffer& out, std::uint64_t v) {
+  char buf[24];
+  int n = 0;
+  do {
+    buf[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (n) out.Put(buf[--n]);
+}
+
+// Block names are arbitrary bytes: escape them once per block, like Python's json.
+std::string json_string(std::string_view s) {
+  std::string out;
+  json::append_python_string(out, s);
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& index, const HashOptions& options,
+                                                 json::OutBuffer& out) {
+  const std::uint64_t ps = index.page_size();
+  std::vector<BlockHashSummary> sums(index.block_count());
+  std::vector<std::string> names(index.block_count());
+  for (std::size_t i = 0; i < index.block_count(); ++i) {
+    sums[i].name = index.block(i).name;
+    sums[i].length = index.block(i).length;
+    sums[i].whole_hash = index.block(i).length <= options.max_whole_block;
+    names[i] = json_string(index.block(i).name);
+  }
+  std::vector<std::byte> zeros(ps);
+
+  // The whole-block XXH3-128 is a stream over the block in order: the consumer
+  // feeds it, zeros included for the gaps between sent pages.
+  XXH3_state_t* state = XXH3_createState();
+  if (!state) return make_error(ErrorCode::io, Error::no_offset, "cannot allocate an XXH3 state");
+  std::size_t open_block = SIZE_MAX;
+  std::uint64_t fed = 0;  // bytes of the open block fed so far
+  auto feed_zeros_to = [&](std::uint64_t until) {
+    while (fed < until) {
+      std::uint64_t n = std::min<std::uint64_t>(until - fed, ps);
+      XXH3_128bits_update(state, zeros.data(), static_cast<std::size_t>(n));
+      fed += n;
+    }
+  };
+  auto close_block = [&] {
+    if (open_block == SIZE_MAX) return;
+    BlockHashSummary& s = sums[open_block];
+    if (s.whole_hash) {
+      feed_zeros_to(s.length);
+      XXH128_hash_t h = XXH3_128bits_digest(state);
+      s.hi = h.high64;
+      s.lo = h.low64;
+    }
+    open_block = SIZE_MAX;
+  };
+  auto begin_block = [&](std::size_t b) {
+    open_block = b;
+    fed = 0;
+    XXH3_128bits_reset(state);
+  };
+  // Close the open block, and hash the blocks before `b` that had no sent page
+  // (the pipeline skips them): their content is all zeros.
+  std::size_t next_unopened = 0;
+  auto finish_blocks_before = [&](std::size_t b) {
+    close_block();
+    for (; next_unopened < b; ++next_unopened) {
+      if (!sums[next_unopened].whole_hash) continue;
+      begin_block(next_unopened);
+      close_block();
+    }
+  };
+
+  PagePipeline pipeline(file, index, options.threads);
+  Status st = pipeline.run(
+      [ps](PageBatch& b) -> Status {
+        for (std::size_t i = 0; i < b.pages.size(); ++i) b.values[i] = XXH3_64bits(b.content[i], static_cast<std::size_t>(ps));
+        return {};
+      },
+      [&](const PageBatch& b) -> Status {
+        if (open_block != b.block) {
+          finish_blocks_before(b.block);
+          begin_block(b.block);
+          next_unopened = b.block + 1;
+        }
+        BlockHashSummary& s = sums[b.block];
+        const std::uint64_t length = s.length;
+        for (std::size_t i = 0; i < b.pages.size(); ++i) {
+          const std::uint64_t offset = b.pages[i] * ps;
+          out.Write("{\"block\":");
+          out.Write(names[b.block]);
+          out.Write(",\"offset\":");
+          put_u64(out, offset);
+          out.Write(",\"xxh3\":\"");
+          put_hex64(out, b.values[i]);
+          out.Write("\"}\n");
+          ++s.pages_sent;
+          std::uint64_t e = index.entry(b.block, b.pages[i]);
+          if (PageEntry::kind(e) == PageEntry::zero && (PageEntry::value(e) & 0xff) == 0) ++s.zero_pages;
+          if (s.whole_hash) {
+            feed_zeros_to(offset);
+            std::uint64_t n = std::min<std::uint64_t>(ps, length - offset);  // a block may end mid-page
+            XXH3_128bits_update(state, b.content[i], static_cast<std::size_t>(n));
+            fed += n;
+          }
+        }
+        return {};
+      });
+  if (st.ok()) finish_blocks_before(sums.size());
+  XXH3_freeState(state);
+  if (!st.ok()) return std::move(st).error();
+
+  for (const BlockHashSummary& s : sums) {
+    out.Write("{\"block\":");
+    out.Write(json_string(s.name));
+    out.Write(",\"length\":");
+    put_u64(out, s.length);
+    out.Write(",\"pages\":");
+    put_u64(out, s.length / ps + (s.length % ps ? 1 : 0));
+    out.Write(",\"pages_sent\":");
+    put_u64(out, s.pages_sent);
+    out.Write(",\"zero_pages\":");
+    put_u64(out, s.zero_pages);
+    out.Write(",\"data_pages\":");
+    put_u64(out, s.pages_sent - s.zero_pages);
+    out.Write(",\"block_xxh128\":");
+    if (s.whole_hash) {
+      out.Put('"');
+      put_hex64(out, s.hi);
+      put_hex64(out, s.lo);
+      out.Put('"');
+    } else {
+      out.Write("null");
+    }
+    out.Write("}\n");
+  }
+  return sums;
+}
+
+}  // namespace migscope

@@ -1,0 +1,42 @@
+// `migscope hash`: the final content of every sent page hashed with XXH3-64,
+// as JSON Lines in block then offset order, then one summary line per block
+// with its page counts and the XXH3-128 of the block's whole final content
+// (unsent pages count as zeros, as on a fresh destination) — the same value
+// `xxhsum -H128` gives for the block file `extract` writes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "json/py_writer.h"
+#include "ram/page_index.h"
+#include "wire/cursor.h"
+#include "wire/error.h"
+
+namespace migscope {
+
+/// The SIMD path the dispatched XXH3 uses on this CPU ("AVX-512", "AVX2", "SSE2").
+std::string_view xxh3_simd_level();
+
+struct BlockHashSummary {
+  std::string name;
+  std::uint64_t length = 0;
+  std::uint64_t pages_sent = 0;  ///< pages with at least one record
+  std::uint64_t zero_pages = 0;  ///< of those, whose final record is a zero page (fill 0)
+  std::uint64_t hi = 0, lo = 0;  ///< XXH3-128 of the whole final block content
+  bool whole_hash = false;       ///< false when the block was too large to hash whole
+};
+
+struct HashOptions {
+  unsigned threads = 1;
+  /// Blocks longer than this are not hashed whole (hostile lengths would take hours).
+  std::uint64_t max_whole_block = std::uint64_t{1} << 40;
+};
+
+/// Write the page lines and the summary lines to `out`; returns the summaries.
+Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& index, const HashOptions& options,
+                                                 json::OutBuffer& out);
+
+}  // namespace migscope

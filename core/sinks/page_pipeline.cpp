@@ -1,0 +1,146 @@
+#include "sinks/page_pipeline.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace migscope {
+
+PagePipeline::PagePipeline(Bytes file, const PageIndex& index, unsigned threads)
+    : file_(file), index_(index), threads_(threads == 0 ? 1 : threads) {}
+
+bool PagePipeline::next_batch(PageBatch& b) {
+  b.pages.clear();
+  while (cur_block_ < index_.block_count()) {
+    const std::uint64_t pages = index_.block(cur_block_).pages;
+    while (cur_page_ < pages && b.pages.size() < kBatchPages) {
+      const std::uint64_t chunk = cur_page_ / PageIndex::kChunkPages;
+      if (!index_.chunk_touched(cur_block_, chunk)) {
+        cur_page_ = (chunk + 1) * PageIndex::kChunkPages;
+        continue;
+      }
+      if (index_.entry(cur_block_, cur_page_) != 0) b.pages.push_back(cur_page_);
+      ++cur_page_;
+    }
+    if (!b.pages.empty()) {
+      b.block = static_cast<std::uint32_t>(cur_block_);
+      if (cur_page_ >= pages) {
+        ++cur_block_;
+        cur_page_ = 0;
+      }
+      return true;
+    }
+    ++cur_block_;
+    cur_page_ = 0;
+  }
+  return false;
+}
+
+Status PagePipeline::resolve(PageBatch& b, PageResolver& resolver) {
+  const std::uint64_t ps = index_.page_size();
+  b.content.resize(b.pages.size());
+  b.values.resize(b.pages.size());
+  if (b.scratch.size() < b.pages.size() * ps) b.scratch.resize(kBatchPages * ps);
+  for (std::size_t i = 0; i < b.pages.size(); ++i) {
+    MIGSCOPE_ASSIGN(b.content[i], resolver.resolve(index_.entry(b.block, b.pages[i]), b.scratch.data() + i * ps));
+  }
+  return {};
+}
+
+Status PagePipeline::run(const Work& work, const Consume& consume) {
+  cur_block_ = 0;
+  cur_page_ = 0;
+  if (threads_ <= 1) {
+    PageResolver resolver(file_, index_);
+    PageBatch b;
+    while (next_batch(b)) {
+      MIGSCOPE_TRY(resolve(b, resolver));
+      MIGSCOPE_TRY(work(b));
+      MIGSCOPE_TRY(consume(b));
+    }
+    return {};
+  }
+
+  // A ring of batch slots; sequence number s lives in slot s % ring.
+  struct Slot {
+    PageBatch batch;
+    bool ready = false;
+    bool last = false;  // the producer ran dry at this sequence number
+    Status status;
+  };
+  const std::size_t ring = static_cast<std::size_t>(threads_) * 2 + 2;
+  std::vector<std::unique_ptr<Slot>> slots;
+  for (std::size_t i = 0; i < ring; ++i) slots.push_back(std::make_unique<Slot>());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::uint64_t next_seq = 0, consumed = 0;
+  bool exhausted = false;
+  std::atomic<bool> abort{false};
+
+  auto worker = [&] {
+    PageResolver resolver(file_, index_);
+    for (;;) {
+      std::uint64_t seq;
+      Slot* slot;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return exhausted || abort || next_seq - consumed < ring; });
+        if (exhausted || abort) return;
+        seq = next_seq++;
+        slot = slots[seq % ring].get();
+        if (!next_batch(slot->batch)) {
+          exhausted = true;
+          slot->last = true;
+          slot->ready = true;
+          cv.notify_all();
+          return;
+        }
+      }
+      Status st = resolve(slot->batch, resolver);
+      if (st.ok()) st = work(slot->batch);
+      {
+        std::lock_guard lock(mu);
+        slot->status = std::move(st);
+        slot->ready = true;
+      }
+      cv.notify_all();
+    }
+  };
+
+  std::vector<std::thread> pool;
+  for (unsigned i = 0; i < threads_; ++i) pool.emplace_back(worker);
+  Status result;
+  for (;;) {
+    Slot* slot = slots[consumed % ring].get();
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return slot->ready; });
+    }
+    if (slot->last) break;
+    Status st = slot->status;
+    if (st.ok()) st = consume(slot->batch);
+    if (!st.ok()) {
+      result = std::move(st);
+      abort = true;
+      cv.notify_all();
+      break;
+    }
+    {
+      std::lock_guard lock(mu);
+      slot->ready = false;
+      ++consumed;
+    }
+    cv.notify_all();
+  }
+  {
+    std::lock_guard lock(mu);
+    abort = true;
+  }
+  cv.notify_all();
+  for (auto& t : pool) t.join();
+  return result;
+}
+
+}  // namespace migscope
