@@ -71,13 +71,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: Please specify either -x, -d state or -d desc\n", kProg);
     return 1;
   }
-  if (memory && !extract && dump == "state") {
-    std::fprintf(stderr, "%s: %s: -m is not implemented yet\n", kProg, file.c_str());
-    return 1;
-  }
   StreamArgs args;
   args.prog = kProg;
   args.file = file;
+  args.memory = memory;
   migscope::ErrorCode rc;
   if (extract) {
     // Upstream extracts into the current directory; existing files are kept.

@@ -22,7 +22,7 @@ int cmd_state(int argc, char** argv) {
   opts.add_options()("help,h", "show this help")
       ("vmdesc", po::value(&args.vmdesc_file), "read the device description from this JSON file (a vmdesc from another run)")
       ("page-size", po::value(&page_size), "target page size in bytes (default: from the stream)")
-      ("memory,m", po::bool_switch(&memory), "also dump RAM contents (upstream -m)");
+      ("memory,m", po::bool_switch(&memory), "also dump RAM contents: every page's final content as hex (upstream -m)");
   po::options_description hidden;
   hidden.add_options()("file", po::value(&args.file));
   po::positional_options_description pos;
@@ -41,11 +41,7 @@ int cmd_state(int argc, char** argv) {
     return exit_ok;
   }
   if (args.file.empty()) return report_usage(args.prog, "missing FILE");
-  if (memory) {
-    report_error(args.prog, args.file,
-                 make_error(ErrorCode::unsupported, Error::no_offset, "--memory is not implemented yet (RAM decoding lands with issue 3)"));
-    return exit_unsupported;
-  }
+  args.memory = memory;
   if (vm.count("page-size")) {
     if (page_size < 1024 || (page_size & (page_size - 1)) != 0)
       return report_usage(args.prog, "--page-size must be a power of two >= 1024");

@@ -7,6 +7,7 @@
 #include "json/python_dump.h"
 #include "ram/page_index.h"
 #include "sinks/extractor.h"
+#include "sinks/memory_json.h"
 #include "sinks/output_dir.h"
 #include "sinks/state_json.h"
 
@@ -30,12 +31,30 @@ ErrorCode print_state(const StreamArgs& args) {
   if (!s.vmdesc)
     std::fprintf(stderr, "%s: %s: note: no VMDESCRIPTION trailer: device sections are shown as raw bytes (give --vmdesc FILE)\n",
                  args.prog.c_str(), args.file.c_str());
-  json::OutBuffer out(stdout);
-  json::PyWriter w(out);
-  StateJsonSink sink(w);
   WalkOptions options;
   options.vmdesc = s.vmdesc ? &*s.vmdesc : nullptr;
   options.page_size = args.page_size;
+  // -m: a first walk indexes every page's final version; the memory object is
+  // then written by a nested walk when the state reaches the RAM section.
+  std::optional<PageIndex> index;
+  if (args.memory) {
+    index.emplace(s.bytes());
+    auto indexed = walk_stream(s.bytes(), s.location, options, *index);
+    if (!indexed.ok()) {
+      report_error(args.prog, args.file, indexed.error());
+      return indexed.error().code;
+    }
+  }
+  json::OutBuffer out(stdout);
+  json::PyWriter w(out);
+  StateJsonSink sink(w);
+  if (index)
+    sink.set_memory_writer([&](json::PyWriter& writer) -> Status {
+      MemoryJson memory(writer, s.bytes(), *index);
+      auto r = walk_stream(s.bytes(), s.location, options, memory);
+      if (!r.ok()) return std::move(r).error();
+      return {};
+    });
   sink.begin();
   auto summary = walk_stream(s.bytes(), s.location, options, sink);
   if (!summary.ok()) {

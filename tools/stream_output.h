@@ -17,6 +17,7 @@ struct StreamArgs {
   std::string file;
   std::string vmdesc_file;  ///< --vmdesc
   std::optional<std::uint64_t> page_size;
+  bool memory = false;      ///< -m: add the RAM contents to the state
 };
 
 /// Print the device state JSON to stdout. Returns an ErrorCode-style result:

@@ -24,7 +24,9 @@ namespace migscope {
 struct PageEntry {
   enum Kind : std::uint64_t { none = 0, zero = 1, page = 2, compressed = 3, xbzrle = 4, mapped = 5 };
   static constexpr int kShift = 61;
-  static constexpr std::uint64_t kValueMask = (std::uint64_t{1} << kShift) - 1;
+  /// Bit 60 is free for consumers that visit each page once (MemoryJson).
+  static constexpr std::uint64_t kMarkBit = std::uint64_t{1} << 60;
+  static constexpr std::uint64_t kValueMask = kMarkBit - 1;
 
   static std::uint64_t make(Kind k, std::uint64_t value) { return (static_cast<std::uint64_t>(k) << kShift) | value; }
   static Kind kind(std::uint64_t e) { return static_cast<Kind>(e >> kShift); }
@@ -66,7 +68,16 @@ class PageIndex : public StreamVisitor {
   std::uint64_t page_size() const noexcept { return page_size_; }
   std::size_t block_count() const noexcept { return blocks_.size(); }
   const IndexedBlock& block(std::size_t i) const { return blocks_[i].info; }
-  std::uint64_t entry(std::size_t block, std::uint64_t page) const { return blocks_[block].entries[page]; }
+  std::uint64_t entry(std::size_t block, std::uint64_t page) const {
+    return blocks_[block].entries[page] & ~PageEntry::kMarkBit;
+  }
+  /// Mark a page as visited; true the first time. Only for sent pages.
+  bool mark_once(std::size_t block, std::uint64_t page) {
+    std::uint64_t& e = blocks_[block].entries[page];
+    if (e & PageEntry::kMarkBit) return false;
+    e |= PageEntry::kMarkBit;
+    return true;
+  }
   bool chunk_touched(std::size_t block, std::uint64_t chunk) const {
     return (blocks_[block].touched[chunk / 64] >> (chunk % 64)) & 1;
   }

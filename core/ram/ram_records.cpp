@@ -116,7 +116,8 @@ Status RamParser::parse_mem_size(Cursor& c, std::uint64_t total, std::uint64_t a
     blocks_.push_back(block);
   }
   MIGSCOPE_TRY(visitor.on_ram_blocks(section, blocks_));
-  // mapped-ram pages live at fixed offsets: report the present ones now.
+  // mapped-ram pages live at fixed offsets: report them now. A set bit means
+  // the page is stored; a clear bit means it is zero (never written).
   for (std::uint32_t bi = 0; bi < blocks_.size(); ++bi) {
     const RamBlock& b = blocks_[bi];
     if (!b.mapped_ram || (b.bitmap_offset == 0 && b.pages_offset == 0)) continue;
@@ -126,15 +127,19 @@ Status RamParser::parse_mem_size(Cursor& c, std::uint64_t total, std::uint64_t a
     std::uint64_t num_pages = b.length / options_.page_size;
     Bytes bitmap = whole.bytes(static_cast<std::size_t>((num_pages + 63) / 64 * 8));
     for (std::uint64_t i = 0; i < num_pages; ++i) {
-      // Host-endian unsigned longs; little-endian hosts give bit i = byte[i/8] >> (i%8).
-      if (((static_cast<std::uint8_t>(bitmap[i / 8]) >> (i % 8)) & 1) == 0) continue;
       PageRecord r;
       r.block = bi;
-      r.kind = PageKind::mapped;
       r.offset = i * options_.page_size;
-      r.file_offset = b.pages_offset + r.offset;
-      MIGSCOPE_TRY(whole.seek(r.file_offset, "mapped-ram page"));
-      r.payload = whole.bytes(static_cast<std::size_t>(options_.page_size));
+      // Host-endian unsigned longs; little-endian hosts give bit i = byte[i/8] >> (i%8).
+      if (((static_cast<std::uint8_t>(bitmap[i / 8]) >> (i % 8)) & 1) == 0) {
+        r.kind = PageKind::zero;
+        r.file_offset = b.bitmap_offset + i / 8;
+      } else {
+        r.kind = PageKind::mapped;
+        r.file_offset = b.pages_offset + r.offset;
+        MIGSCOPE_TRY(whole.seek(r.file_offset, "mapped-ram page"));
+        r.payload = whole.bytes(static_cast<std::size_t>(options_.page_size));
+      }
       batch_.push_back(r);
       if (batch_.size() == kBatch) MIGSCOPE_TRY(flush(visitor));
     }

@@ -109,8 +109,14 @@ Status StateJsonSink::on_section(const SectionEvent& ev) {
         w_.string(buf);
       }
       w_.end_object();
-      w_.end_object();
       pending_blocks_.clear();
+      if (memory_) {
+        w_.key("memory");
+        w_.start_object();
+        MIGSCOPE_TRY(memory_(w_));
+        w_.end_object();
+      }
+      w_.end_object();
       return {};
     }
     case SectionKind::device:

@@ -3,6 +3,7 @@
 // each section is read (nothing is kept but the current section).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,11 @@ class StateJsonSink : public StreamVisitor {
  public:
   explicit StateJsonSink(json::PyWriter& w) : w_(w) {}
 
+  /// With -m: called inside the RAM section's object, after "section sizes",
+  /// to write the "memory" member's value.
+  using MemoryWriter = std::function<Status(json::PyWriter&)>;
+  void set_memory_writer(MemoryWriter fn) { memory_ = std::move(fn); }
+
   /// Open the top-level object; call before the walk.
   void begin() { w_.start_object(); }
   /// Close it; call only after a complete walk.
@@ -36,6 +42,7 @@ class StateJsonSink : public StreamVisitor {
 
  private:
   json::PyWriter& w_;
+  MemoryWriter memory_;
   std::vector<std::pair<std::string, std::uint64_t>> pending_blocks_;
   std::string scratch_;
 };
