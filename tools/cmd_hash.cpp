@@ -56,11 +56,13 @@ int cmd_hash(int argc, char** argv) {
   PageIndex index(s.bytes());
   WalkOptions options;
   options.vmdesc = s.vmdesc ? &*s.vmdesc : nullptr;
+  options.release_behind = true;  // an InputFile is a read-only mapping
   auto summary = walk_stream(s.bytes(), s.location, options, index);
   if (!summary.ok()) return report_error(prog, file, summary.error());
   json::OutBuffer out(stdout);
   HashOptions ho;
   ho.threads = threads;
+  ho.release_behind = true;
   auto sums = hash_pages(s.bytes(), index, ho, out);
   out.Flush();
   std::fflush(stdout);

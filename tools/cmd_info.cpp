@@ -223,6 +223,7 @@ int cmd_info(int argc, char** argv) {
   InfoCollector info;
   WalkOptions options;
   options.vmdesc = s.vmdesc ? &*s.vmdesc : nullptr;
+  options.release_behind = true;  // an InputFile is a read-only mapping
   auto summary = walk_stream(s.bytes(), s.location, options, info);
   if (!summary.ok()) return report_error(prog, file, summary.error());
   if (as_json) print_json(file, s, summary.value(), info);

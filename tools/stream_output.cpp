@@ -33,6 +33,7 @@ ErrorCode print_state(const StreamArgs& args) {
                  args.prog.c_str(), args.file.c_str());
   WalkOptions options;
   options.vmdesc = s.vmdesc ? &*s.vmdesc : nullptr;
+  options.release_behind = true;  // an InputFile is a read-only mapping
   options.page_size = args.page_size;
   // -m: a first walk indexes every page's final version; the memory object is
   // then written by a nested walk when the state reaches the RAM section.
@@ -146,6 +147,7 @@ ErrorCode run_extract(const StreamArgs& args, const ExtractArgs& extract) {
   PageIndex index(s.bytes());
   WalkOptions options;
   options.vmdesc = s.vmdesc ? &*s.vmdesc : nullptr;
+  options.release_behind = true;  // an InputFile is a read-only mapping
   options.page_size = args.page_size;
   auto summary = walk_stream(s.bytes(), s.location, options, index);
   if (!summary.ok()) return fail(summary.error());
@@ -159,7 +161,7 @@ ErrorCode run_extract(const StreamArgs& args, const ExtractArgs& extract) {
     if (!st.ok()) return fail(st.error());
   }
   // Pass 2: the blocks.
-  auto blocks = extract_blocks(s.bytes(), index, out, extract.threads);
+  auto blocks = extract_blocks(s.bytes(), index, out, extract.threads, true);
   if (!blocks.ok()) return fail(blocks.error());
   // Pass 3: the device state, as upstream writes it (no trailing newline).
   Status st = write_json_file(out, "state.json", [&](json::OutBuffer& o) -> Status {

@@ -102,6 +102,16 @@ Result<InputFile> InputFile::open(const std::string& path) {
   return in;
 }
 
+void release_mapped_range(Bytes mapping, std::uint64_t from, std::uint64_t to) noexcept {
+  static const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  if (to > mapping.size()) to = mapping.size();
+  // The mapping starts page aligned; shrink the range to whole pages inside it.
+  from = (from + page - 1) / page * page;
+  to = to / page * page;
+  if (to <= from) return;
+  ::madvise(const_cast<std::byte*>(mapping.data()) + from, static_cast<std::size_t>(to - from), MADV_DONTNEED);
+}
+
 namespace {
 
 constexpr std::uint32_t kQevmMagic = 0x5145564d;

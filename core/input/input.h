@@ -33,6 +33,30 @@ class InputFile {
   std::string path_;
 };
 
+/// Drop the pages of [from, to) of a file mapping from this process's resident
+/// set (they stay in the page cache; touching them again re-faults them). Only
+/// for memory that is a read-only file mapping: on anonymous memory this would
+/// discard data.
+void release_mapped_range(Bytes mapping, std::uint64_t from, std::uint64_t to) noexcept;
+
+/// Calls release_mapped_range behind a moving position, every `step` bytes, so
+/// a sequential pass over a mapping keeps a bounded resident set.
+class MappingReleaser {
+ public:
+  static constexpr std::uint64_t kStep = 32u << 20;
+  explicit MappingReleaser(Bytes mapping) : mapping_(mapping) {}
+  void advance(std::uint64_t position) noexcept {
+    if (position >= released_ + 2 * kStep) {
+      release_mapped_range(mapping_, released_, position - kStep);
+      released_ = position - kStep;
+    }
+  }
+
+ private:
+  Bytes mapping_;
+  std::uint64_t released_ = 0;
+};
+
 /// What a file is, judged from its first bytes.
 enum class InputFormat : std::uint8_t {
   qemu_stream,         ///< 'QEVM' version 3 at `stream_offset`

@@ -26,10 +26,12 @@ constexpr std::size_t kMaxBlocks = 1u << 16;
 
 RamParser::RamParser(RamOptions options) : options_(options) { batch_.reserve(kBatch); }
 
-Status RamParser::flush(StreamVisitor& visitor) {
+Status RamParser::flush(StreamVisitor& visitor, std::uint64_t position) {
   if (batch_.empty()) return {};
   Status s = visitor.on_pages(blocks_, batch_);
   batch_.clear();
+  // The batch's spans are dead now: what lies behind may leave the resident set.
+  if (options_.releaser) options_.releaser->advance(position);
   return s;
 }
 
@@ -141,7 +143,7 @@ Status RamParser::parse_mem_size(Cursor& c, std::uint64_t total, std::uint64_t a
         r.payload = whole.bytes(static_cast<std::size_t>(options_.page_size));
       }
       batch_.push_back(r);
-      if (batch_.size() == kBatch) MIGSCOPE_TRY(flush(visitor));
+      if (batch_.size() == kBatch) MIGSCOPE_TRY(flush(visitor, 0));
     }
   }
   return {};
@@ -163,11 +165,11 @@ Status RamParser::parse_body(Cursor& c, const SectionInfo& section, StreamVisito
     r.file_offset = at;
     switch (type) {
       case wire::kRamEos:
-        return flush(visitor);
+        return flush(visitor, c.offset());
       case wire::kRamMultifdFlush:
         continue;
       case wire::kRamMemSize:
-        MIGSCOPE_TRY(flush(visitor));
+        MIGSCOPE_TRY(flush(visitor, c.offset()));
         MIGSCOPE_TRY(parse_mem_size(c, addr, at, section, visitor));
         continue;
       case wire::kRamHook:
@@ -222,7 +224,7 @@ Status RamParser::parse_body(Cursor& c, const SectionInfo& section, StreamVisito
                         "page offset " + hex(addr) + " lies outside block '" + std::string(block.name) + "' (length " +
                             hex(block.length) + ")");
     batch_.push_back(r);
-    if (batch_.size() == kBatch) MIGSCOPE_TRY(flush(visitor));
+    if (batch_.size() == kBatch) MIGSCOPE_TRY(flush(visitor, c.offset()));
   }
 }
 

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "input/input.h"
 #include "stream/events.h"
 #include "wire/cursor.h"
 #include "wire/error.h"
@@ -20,6 +21,7 @@ struct RamOptions {
   bool ignore_shared = false;        ///< x-ignore-shared: each block entry carries its GPA
   bool mapped_ram = false;           ///< mapped-ram: each block entry carries a MappedRamHeader
   std::uint64_t postcopy_page_sizes = 0;  ///< POSTCOPY_ADVISE's page size summary, 0 if none
+  MappingReleaser* releaser = nullptr;    ///< keeps the resident set bounded on long bodies
 };
 
 /// Counts of what one body held (for summaries).
@@ -46,7 +48,7 @@ class RamParser {
                         StreamVisitor& visitor);
   Status parse_mapped_ram(Cursor& c, RamBlock& block);
   Result<std::uint32_t> block_for(Cursor& c, bool continued, std::uint64_t at);
-  Status flush(StreamVisitor& visitor);
+  Status flush(StreamVisitor& visitor, std::uint64_t position);
 
   RamOptions options_;
   std::vector<RamBlock> blocks_;

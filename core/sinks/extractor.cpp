@@ -8,7 +8,8 @@
 
 namespace migscope {
 
-Result<std::vector<ExtractedBlock>> extract_blocks(Bytes file, const PageIndex& index, OutputDir& dir, unsigned threads) {
+Result<std::vector<ExtractedBlock>> extract_blocks(Bytes file, const PageIndex& index, OutputDir& dir, unsigned threads,
+                                                   bool release_behind) {
   std::vector<ExtractedBlock> blocks(index.block_count());
   std::vector<int> fds(index.block_count(), -1);
   for (std::size_t i = 0; i < blocks.size(); ++i) {
@@ -22,6 +23,7 @@ Result<std::vector<ExtractedBlock>> extract_blocks(Bytes file, const PageIndex& 
   }
   const std::uint64_t ps = index.page_size();
   PagePipeline pipeline(file, index, threads);
+  pipeline.set_release_behind(release_behind);
   Status st = pipeline.run(
       [&](PageBatch& b) -> Status {
         const int fd = fds[b.block];

@@ -22,6 +22,8 @@ struct ExtractedBlock {
 
 /// Reserve and write every block of `index` into `dir` (not committed: the
 /// caller commits once everything else it writes succeeded).
-Result<std::vector<ExtractedBlock>> extract_blocks(Bytes file, const PageIndex& index, OutputDir& dir, unsigned threads);
+/// `release_behind`: `file` is a read-only mapping whose pages may leave the resident set.
+Result<std::vector<ExtractedBlock>> extract_blocks(Bytes file, const PageIndex& index, OutputDir& dir, unsigned threads,
+                                                   bool release_behind = false);
 
 }  // namespace migscope

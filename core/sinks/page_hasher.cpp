@@ -104,6 +104,7 @@ Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& in
   };
 
   PagePipeline pipeline(file, index, options.threads);
+  pipeline.set_release_behind(options.release_behind);
   Status st = pipeline.run(
       [ps](PageBatch& b) -> Status {
         for (std::size_t i = 0; i < b.pages.size(); ++i) b.values[i] = XXH3_64bits(b.content[i], static_cast<std::size_t>(ps));

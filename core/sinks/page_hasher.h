@@ -33,6 +33,8 @@ struct HashOptions {
   unsigned threads = 1;
   /// Blocks longer than this are not hashed whole (hostile lengths would take hours).
   std::uint64_t max_whole_block = std::uint64_t{1} << 40;
+  /// `file` is a read-only mapping: keep the resident set bounded.
+  bool release_behind = false;
 };
 
 /// Write the page lines and the summary lines to `out`; returns the summaries.

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <thread>
 
+#include "input/input.h"
+
 namespace migscope {
 
 PagePipeline::PagePipeline(Bytes file, const PageIndex& index, unsigned threads)
@@ -38,6 +40,20 @@ bool PagePipeline::next_batch(PageBatch& b) {
   return false;
 }
 
+void PagePipeline::release(const PageBatch& b) const {
+  if (!release_) return;
+  const std::byte* lo = nullptr;
+  const std::byte* hi = nullptr;
+  const std::byte* begin = file_.data();
+  const std::byte* end = begin + file_.size();
+  for (const std::byte* p : b.content) {
+    if (p < begin || p >= end) continue;  // decoded into scratch, or the zero page
+    if (!lo || p < lo) lo = p;
+    if (!hi || p > hi) hi = p;
+  }
+  if (lo) release_mapped_range(file_, static_cast<std::uint64_t>(lo - begin), static_cast<std::uint64_t>(hi - begin));
+}
+
 Status PagePipeline::resolve(PageBatch& b, PageResolver& resolver) {
   const std::uint64_t ps = index_.page_size();
   b.content.resize(b.pages.size());
@@ -59,6 +75,7 @@ Status PagePipeline::run(const Work& work, const Consume& consume) {
       MIGSCOPE_TRY(resolve(b, resolver));
       MIGSCOPE_TRY(work(b));
       MIGSCOPE_TRY(consume(b));
+      release(b);
     }
     return {};
   }
@@ -121,6 +138,7 @@ Status PagePipeline::run(const Work& work, const Consume& consume) {
     if (slot->last) break;
     Status st = slot->status;
     if (st.ok()) st = consume(slot->batch);
+    if (st.ok()) release(slot->batch);
     if (!st.ok()) {
       result = std::move(st);
       abort = true;

@@ -33,16 +33,22 @@ class PagePipeline {
 
   PagePipeline(Bytes file, const PageIndex& index, unsigned threads);
 
+  /// `file` is a read-only mapping: after each batch is consumed, drop the file
+  /// pages it read from the resident set (they stay in the page cache).
+  void set_release_behind(bool on) { release_ = on; }
+
   /// Run over every sent page. Blocks with no sent page produce no batch.
   Status run(const Work& work, const Consume& consume);
 
  private:
   bool next_batch(PageBatch& b);  // under the producer lock
+  void release(const PageBatch& b) const;
   Status resolve(PageBatch& b, PageResolver& resolver);
 
   Bytes file_;
   const PageIndex& index_;
   unsigned threads_;
+  bool release_ = false;
   std::size_t cur_block_ = 0;
   std::uint64_t cur_page_ = 0;
 };

@@ -67,7 +67,7 @@ bool plausible_next_type(std::uint8_t b) {
 class Walker {
  public:
   Walker(Bytes file, const StreamLocation& where, const WalkOptions& options, StreamVisitor& visitor)
-      : file_(file), options_(options), visitor_(visitor), ram_(RamOptions{}) {
+      : file_(file), options_(options), visitor_(visitor), ram_(RamOptions{}), releaser_(file) {
     summary_.stream_offset = where.stream_offset;
   }
 
@@ -105,6 +105,7 @@ class Walker {
     }
     RamOptions ro = ram_.options();
     ro.page_size = summary_.page_size;
+    ro.releaser = options_.release_behind ? &releaser_ : nullptr;
     if (config) {
       ro.ignore_shared = config->has_capability("x-ignore-shared");
       ro.mapped_ram = config->has_capability("mapped-ram");
@@ -320,7 +321,14 @@ class Walker {
     ev.body_offset = c.offset();
     ev.depth = depth;
     std::optional<FieldValue> state;
-    MIGSCOPE_TRY(read_body(c, *info, type, state));
+    if (Status st = read_body(c, *info, type, state); !st.ok()) {
+      // Name the section in every error from its body.
+      Error e = std::move(st).error();
+      if (e.detail.rfind("section '", 0) != 0)
+        e.detail = "section " + quoted(info->idstr) + " (id " + std::to_string(info->id) + ", " +
+                   std::string(section_type_name(type)) + "): " + e.detail;
+      return e;
+    }
     ev.body_end = c.offset();
     ev.body = file_.subspan(ev.body_offset, ev.body_end - ev.body_offset);
     if (state) ev.state = &*state;
@@ -613,6 +621,7 @@ class Walker {
   const WalkOptions& options_;
   StreamVisitor& visitor_;
   RamParser ram_;
+  MappingReleaser releaser_;
   std::unordered_map<std::uint32_t, SectionInfo> sections_;
   std::optional<bool> footers_;
   std::uint64_t guessed_ends_ = 0;

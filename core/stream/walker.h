@@ -19,6 +19,9 @@ namespace migscope {
 struct WalkOptions {
   const Vmdesc* vmdesc = nullptr;          ///< description of device sections, if any
   std::optional<std::uint64_t> page_size;  ///< override the target page size
+  /// The input is a read-only file mapping: pages behind the walk may be
+  /// dropped from the resident set (never set this for memory you own).
+  bool release_behind = false;
 };
 
 struct WalkSummary {
