@@ -112,6 +112,17 @@ void release_mapped_range(Bytes mapping, std::uint64_t from, std::uint64_t to) n
   ::madvise(const_cast<std::byte*>(mapping.data()) + from, static_cast<std::size_t>(to - from), MADV_DONTNEED);
 }
 
+void populate_mapped_range(Bytes mapping, std::uint64_t from, std::uint64_t to) noexcept {
+#ifndef MADV_POPULATE_READ
+  constexpr int MADV_POPULATE_READ = 22;  // Linux 5.14
+#endif
+  static const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  if (to > mapping.size()) to = mapping.size();
+  from = from / page * page;
+  if (to <= from) return;
+  ::madvise(const_cast<std::byte*>(mapping.data()) + from, static_cast<std::size_t>(to - from), MADV_POPULATE_READ);
+}
+
 namespace {
 
 constexpr std::uint32_t kQevmMagic = 0x5145564d;
@@ -165,7 +176,7 @@ Result<StreamLocation> locate_stream(Bytes file) {
     static constexpr const char* kFormats[] = {"raw", "gzip", "bzip2", "xz", "lzop", "zstd", "sparse"};
     if (format != 0) {
       std::string name = format < std::size(kFormats) ? kFormats[format] : "format " + std::to_string(format);
-      return make_error(ErrorCode::unsupported, 32,
+      return make_error(ErrorCode::unsupported, 28,  // the format field
                         "libvirt save image compressed with " + name +
                             ": decompress it first (e.g. tail -c +" + std::to_string(kLibvirtHeaderSize + data_len + 1) +
                             " FILE | " + name + " -d > stream.mig)");

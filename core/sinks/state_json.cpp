@@ -1,14 +1,12 @@
 #include "sinks/state_json.h"
 
 #include <cstdio>
+#include <vector>
 
 #include "stream/format.h"
 
 namespace migscope {
 
-namespace {
-__extension__ typedef unsigned __int128 u128;  // exact decimal of up to 16-byte negative ints
-}  // namespace
 
 void format_hex_bytes(std::string& out, Bytes raw) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -30,21 +28,30 @@ void format_int(std::string& out, Bytes raw, bool is_signed) {
     out += kHex[static_cast<unsigned char>(b) & 0xf];
   }
   if (!is_signed || raw.empty() || (static_cast<unsigned char>(raw[0]) & 0x80) == 0) return;
-  if (raw.size() <= 16) {
-    u128 u = 0;
-    for (std::byte b : raw) u = (u << 8) | static_cast<unsigned char>(b);
-    // Two's complement magnitude of the negative value.
-    u128 magnitude = raw.size() == 16 ? (~u + 1) : ((static_cast<u128>(1) << (8 * raw.size())) - u);
-    char digits[48];
-    int n = 0;
-    while (magnitude > 0) {
-      digits[n++] = static_cast<char>('0' + static_cast<int>(magnitude % 10));
-      magnitude /= 10;
-    }
-    out += " (-";
-    while (n > 0) out += digits[--n];
-    out += ')';
+  // Negative: Python prints the decimal too, at any width. Magnitude = two's
+  // complement negation, then long division by 10 over the big-endian bytes.
+  std::vector<unsigned char> mag(raw.size());
+  unsigned carry = 1;
+  for (std::size_t i = raw.size(); i-- > 0;) {
+    unsigned v = (~static_cast<unsigned char>(raw[i]) & 0xffu) + carry;
+    mag[i] = static_cast<unsigned char>(v & 0xff);
+    carry = v >> 8;
   }
+  std::string digits;
+  std::size_t first = 0;
+  while (first < mag.size()) {
+    unsigned rem = 0;
+    for (std::size_t i = first; i < mag.size(); ++i) {
+      unsigned cur = (rem << 8) | mag[i];
+      mag[i] = static_cast<unsigned char>(cur / 10);
+      rem = cur % 10;
+    }
+    digits += static_cast<char>('0' + rem);
+    while (first < mag.size() && mag[first] == 0) ++first;
+  }
+  out += " (-";
+  out.append(digits.rbegin(), digits.rend());
+  out += ')';
 }
 
 void write_state_value(json::PyWriter& w, const FieldValue& v, std::string& scratch) {

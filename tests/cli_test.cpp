@@ -1,0 +1,315 @@
+// The command-line tools: exit codes (README), one-line errors naming the
+// offset, nothing complete-looking on stdout on error, stdin input, libvirt
+// images, and the analyze-migration drop-in's flags.
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include "test_paths.h"
+
+namespace migscope::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string quote(const std::string& s) { return "'" + s + "'"; }
+
+struct CommandRun {
+  int status;
+  std::string out;
+  std::string err;
+};
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("migscope-cli-test-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  CommandRun run(const std::string& args, const std::string& tool = "migscope") {
+    const std::string err_path = (dir_ / "stderr").string();
+    CommandRun r;
+    r.status = run_command(quote(tool_path(tool)) + " " + args + " 2>" + quote(err_path), &r.out);
+    r.err = read_file(err_path);
+    return r;
+  }
+  std::string write(const std::string& name, const std::string& data) {
+    std::string p = (dir_ / name).string();
+    std::ofstream(p, std::ios::binary) << data;
+    return p;
+  }
+  /// A real stream from the corpus, or "" (the test then skips).
+  static std::string corpus_stream(const std::string& name = "x86_64-q35-7.2") {
+    std::string p = binary_dir() + "/corpus/streams/" + name + ".mig";
+    return fs::is_regular_file(p) ? p : std::string();
+  }
+
+  fs::path dir_;
+};
+
+int count_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+bool is_valid_json(const std::string& s) {
+  rapidjson::Document d;
+  d.Parse(s.c_str(), s.size());
+  return !d.HasParseError();
+}
+
+// --- usage -----------------------------------------------------------------
+
+TEST_F(Cli, UsageErrorsExit2) {
+  for (const char* args : {"", "bogus", "state", "info", "desc", "state --no-such-option x", "info a b"}) {
+    SCOPED_TRACE(args);
+    CommandRun r = run(args);
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_FALSE(r.err.empty());
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+}
+
+TEST_F(Cli, HelpExits0OnStdout) {
+  CommandRun r = run("--help");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("state"), std::string::npos);
+  CommandRun s = run("state --help");
+  EXPECT_EQ(s.status, 0);
+  EXPECT_NE(s.out.find("--vmdesc"), std::string::npos);
+}
+
+TEST_F(Cli, BadPageSizeIsAUsageError) {
+  std::string p = corpus_stream();
+  if (p.empty()) GTEST_SKIP() << "corpus not built";
+  CommandRun r = run("state --page-size 3000 " + quote(p));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_TRUE(r.out.empty());
+}
+
+// --- not a stream ------------------------------------------------------------
+
+void expect_one_line_error(const CommandRun& r, const std::string& needle) {
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out.substr(0, 200);
+}
+
+TEST_F(Cli, ElfFileIsNotAStream) {
+  std::string elf = std::string("\x7f" "ELF\x02\x01\x01", 7) + std::string(57, '\0');
+  std::string p = write("core.elf", elf);
+  for (const char* sub : {"info", "state", "desc"}) {
+    SCOPED_TRACE(sub);
+    CommandRun r = run(std::string(sub) + " " + quote(p));
+    EXPECT_EQ(r.status, 3) << r.err;
+    expect_one_line_error(r, "ELF");
+    EXPECT_NE(r.err.find("at 0x0"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(p), std::string::npos) << r.err;
+  }
+}
+
+TEST_F(Cli, EmptyFileIsNotAStream) {
+  std::string p = write("empty", "");
+  CommandRun r = run("state " + quote(p));
+  EXPECT_EQ(r.status, 3) << r.err;
+  expect_one_line_error(r, "empty");
+}
+
+TEST_F(Cli, WrongMagicIsNotAStream) {
+  std::string p = write("text", "hello world, not a stream\n");
+  CommandRun r = run("info " + quote(p));
+  EXPECT_EQ(r.status, 3) << r.err;
+  expect_one_line_error(r, "magic");
+}
+
+TEST_F(Cli, MissingFileIsAnIoError) {
+  CommandRun r = run("state " + quote((dir_ / "nope.mig").string()));
+  EXPECT_EQ(r.status, 7) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST_F(Cli, ObsoleteVersion2IsUnsupported) {
+  std::string p = write("v2", std::string("QEVM\0\0\0\x02\0", 9));
+  CommandRun r = run("state " + quote(p));
+  EXPECT_EQ(r.status, 4) << r.err;
+  expect_one_line_error(r, "at 0x4");
+}
+
+// --- corrupt / truncated -----------------------------------------------------
+
+std::uint64_t eof_offset(const std::string& info_json) {
+  rapidjson::Document d;
+  d.Parse(info_json.c_str(), info_json.size());
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember("eof_offset") || !d["eof_offset"].IsUint64()) return 0;
+  return d["eof_offset"].GetUint64();
+}
+
+TEST_F(Cli, TruncatedCorpusStreamExits5WithOffset) {
+  std::string p = corpus_stream();
+  if (p.empty()) GTEST_SKIP() << "corpus not built";
+  CommandRun info = run("info --json " + quote(p));
+  ASSERT_EQ(info.status, 0) << info.err;
+  const std::uint64_t eof = eof_offset(info.out);
+  ASSERT_GT(eof, 1000u);
+  // Cut inside the last device sections: no EOF byte, no trailer.
+  const std::string whole = read_file(p);
+  std::string cut = write("cut.mig", whole.substr(0, eof - 100));
+  for (const char* sub : {"info", "state", "info --json"}) {
+    SCOPED_TRACE(sub);
+    CommandRun r = run(std::string(sub) + " " + quote(cut));
+    EXPECT_EQ(r.status, 5) << r.err;
+    // The error is one line; `state` may add one "note:" line about the missing vmdesc first.
+    const int notes = r.err.find(": note: ") != std::string::npos ? 1 : 0;
+    EXPECT_EQ(count_lines(r.err) - notes, 1) << r.err;
+    EXPECT_NE(r.err.find("at 0x"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("truncated"), std::string::npos) << r.err;
+    // Whatever was written before the error is not a complete JSON document.
+    EXPECT_FALSE(is_valid_json(r.out)) << r.out.substr(0, 200);
+  }
+  CommandRun drop_in = run("-f " + quote(cut), "analyze-migration");
+  EXPECT_EQ(drop_in.status, 1) << drop_in.err;
+  EXPECT_FALSE(is_valid_json(drop_in.out));
+}
+
+// A stream cut inside its vmdesc trailer: the device state cannot be decoded.
+// Today the walk warns (offset named) and succeeds with raw device sections.
+TEST_F(Cli, StreamCutInsideItsTrailerIsReported) {
+  std::string p = corpus_stream();
+  if (p.empty()) GTEST_SKIP() << "corpus not built";
+  const std::string whole = read_file(p);
+  std::string cut = write("cut-trailer.mig", whole.substr(0, whole.size() - 1000));
+  CommandRun r = run("state " + quote(cut));
+  EXPECT_NE(r.err.find("VMDESCRIPTION"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("at 0x"), std::string::npos) << r.err;
+  CommandRun desc = run("desc " + quote(cut));
+  EXPECT_NE(desc.status, 0);
+  EXPECT_TRUE(desc.out.empty());
+}
+
+TEST_F(Cli, CorruptSectionTypeExits5) {
+  std::string stream = std::string("QEVM\0\0\0\x03", 8) + "\x07" + std::string("\0\0\0\x02", 4) + "pc" + "\x09";
+  std::string p = write("bad-type.mig", stream);
+  CommandRun r = run("info " + quote(p));
+  EXPECT_EQ(r.status, 5) << r.err;
+  expect_one_line_error(r, "at 0xf:");
+  EXPECT_NE(r.err.find("0x09"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, DescWithoutTrailerIsUnsupported) {
+  std::string p = corpus_stream("x86_64-q35-7.2-no-vmdesc");
+  if (p.empty()) GTEST_SKIP() << "corpus not built";
+  CommandRun r = run("desc " + quote(p));
+  EXPECT_EQ(r.status, 4) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_TRUE(r.out.empty());
+}
+
+// --- inputs ------------------------------------------------------------------
+
+TEST_F(Cli, StandardInputGivesTheSameOutput) {
+  std::string p = corpus_stream();
+  if (p.empty()) GTEST_SKIP() << "corpus not built";
+  CommandRun direct = run("state " + quote(p));
+  ASSERT_EQ(direct.status, 0) << direct.err;
+  CommandRun piped = run("state - < " + quote(p));
+  EXPECT_EQ(piped.status, 0) << piped.err;
+  EXPECT_TRUE(piped.out == direct.out);
+  CommandRun cat = run("desc - < " + quote(p));
+  EXPECT_EQ(cat.status, 0) << cat.err;
+  EXPECT_TRUE(is_valid_json(cat.out));
+}
+
+TEST_F(Cli, LibvirtSaveImageIsReadThrough) {
+  std::string p = corpus_stream();
+  if (p.empty()) GTEST_SKIP() << "corpus not built";
+  const std::string xml = "<domain type='kvm'><name>guest</name></domain>\n";
+  std::string header(92, '\0');
+  std::memcpy(header.data(), "LibvirtQemudSave", 16);
+  const std::uint32_t fields[5] = {2, static_cast<std::uint32_t>(xml.size()), 0, 0, 0};  // host order, like libvirt
+  std::memcpy(header.data() + 16, fields, sizeof fields);
+  std::string image = write("guest.save", header + xml + read_file(p));
+  CommandRun direct = run("state " + quote(p));
+  CommandRun wrapped = run("state " + quote(image));
+  ASSERT_EQ(direct.status, 0) << direct.err;
+  EXPECT_EQ(wrapped.status, 0) << wrapped.err;
+  EXPECT_TRUE(wrapped.out == direct.out);
+  CommandRun info = run("info --json " + quote(image));
+  EXPECT_EQ(info.status, 0) << info.err;
+  EXPECT_NE(info.out.find("\"stream_offset\": " + std::to_string(92 + xml.size())), std::string::npos);
+  // A compressed image is named, with exit 4.
+  std::uint32_t gz[5] = {2, static_cast<std::uint32_t>(xml.size()), 0, 1, 0};
+  std::memcpy(header.data() + 16, gz, sizeof gz);
+  std::string compressed = write("guest-gz.save", header + xml + "\x1f\x8b garbage");
+  CommandRun c = run("state " + quote(compressed));
+  EXPECT_EQ(c.status, 4) << c.err;
+  EXPECT_NE(c.err.find("gzip"), std::string::npos) << c.err;
+  std::memcpy(header.data(), "LibvirtQemudPart", 16);
+  std::string partial = write("guest-part.save", header + xml);
+  CommandRun part = run("state " + quote(partial));
+  EXPECT_EQ(part.status, 3) << part.err;
+}
+
+// --- analyze-migration drop-in ------------------------------------------------
+
+TEST_F(Cli, DropInMissingFileArgumentIsAnArgparseUsageError) {
+  CommandRun r = run("", "analyze-migration");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err.rfind("usage: analyze-migration [-h] -f FILE [-m] [-d DUMP] [-x]\n", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("error: the following arguments are required: -f/--file"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty());
+  CommandRun dangling = run("-f", "analyze-migration");
+  EXPECT_EQ(dangling.status, 2);
+  EXPECT_NE(dangling.err.find("argument -f/--file: expected one argument"), std::string::npos) << dangling.err;
+  CommandRun extra = run("-f x --bogus", "analyze-migration");
+  EXPECT_EQ(extra.status, 2);
+  EXPECT_NE(extra.err.find("unrecognized arguments: --bogus"), std::string::npos) << extra.err;
+}
+
+TEST_F(Cli, DropInBadDumpValueExits1WithUpstreamsMessage) {
+  std::string p = corpus_stream();
+  if (p.empty()) GTEST_SKIP() << "corpus not built";
+  CommandRun r = run("-f " + quote(p) + " -d bogus", "analyze-migration");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("Please specify either -x, -d state or -d desc"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST_F(Cli, DropInFlagSpellingsAreEquivalent) {
+  std::string p = corpus_stream();
+  if (p.empty()) GTEST_SKIP() << "corpus not built";
+  CommandRun reference = run("state " + quote(p));
+  ASSERT_EQ(reference.status, 0) << reference.err;
+  for (const std::string& args : {"-f " + quote(p), "-f " + quote(p) + " -d state", "--file " + quote(p) + " --dump state",
+                                  "--file=" + quote(p) + " --dump=state", "-d state -f" + quote(p)}) {
+    SCOPED_TRACE(args);
+    CommandRun r = run(args, "analyze-migration");
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(r.out == reference.out);
+  }
+  CommandRun desc = run("desc " + quote(p));
+  ASSERT_EQ(desc.status, 0);
+  for (const std::string& args : {"-f " + quote(p) + " -d desc", "--dump=desc --file=" + quote(p), "-ddesc -f " + quote(p)}) {
+    SCOPED_TRACE(args);
+    CommandRun r = run(args, "analyze-migration");
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(r.out == desc.out);
+  }
+}
+
+TEST_F(Cli, DropInErrorsExit1AndAreOneLine) {
+  std::string p = write("core.elf", std::string("\x7f" "ELF", 4) + std::string(60, '\0'));
+  CommandRun r = run("-f " + quote(p), "analyze-migration");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_TRUE(r.out.empty());
+}
+
+}  // namespace
+}  // namespace migscope::test

@@ -1,0 +1,225 @@
+// Input: mapping files and recognising what a file is (locate_stream).
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "input/input.h"
+#include "stream_builder.h"
+
+namespace migscope {
+namespace {
+
+using test::StreamBuilder;
+
+std::vector<std::byte> libvirt_image(std::string_view magic, std::uint32_t version, std::uint32_t data_len,
+                                     std::uint32_t format, bool swap = false) {
+  std::vector<std::byte> v(92, std::byte{0});
+  std::memcpy(v.data(), magic.data(), 16);
+  std::uint32_t fields[5] = {version, data_len, 1, format, 0};
+  for (auto& f : fields)
+    if (swap) f = __builtin_bswap32(f);
+  std::memcpy(v.data() + 16, fields, sizeof fields);  // host byte order, like libvirt
+  return v;
+}
+
+TEST(LocateStream, PlainStreamAtZero) {
+  StreamBuilder b;
+  b.header().configuration("pc").eof();
+  auto r = locate_stream(b.bytes());
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->format, InputFormat::qemu_stream);
+  EXPECT_EQ(r->stream_offset, 0u);
+}
+
+TEST(LocateStream, EmptyFile) {
+  auto r = locate_stream(Bytes{});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::not_a_stream);
+  EXPECT_NE(r.error().detail.find("empty"), std::string::npos);
+}
+
+TEST(LocateStream, ElfCoreIsNamed) {
+  StreamBuilder b;
+  b.raw("\x7f" "ELF").u8(2).u8(1).u8(1).fill(57, 0);
+  auto r = locate_stream(b.bytes());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::not_a_stream);
+  EXPECT_NE(r.error().detail.find("ELF"), std::string::npos) << r.error().detail;
+}
+
+TEST(LocateStream, WrongMagicShowsWhatWasFound) {
+  StreamBuilder b;
+  b.be32(0x12345678).be32(3);
+  auto r = locate_stream(b.bytes());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::not_a_stream);
+  EXPECT_EQ(r.error().offset, 0u);
+  EXPECT_NE(r.error().detail.find("0x12345678"), std::string::npos) << r.error().detail;
+}
+
+TEST(LocateStream, ObsoleteVersion2IsUnsupported) {
+  StreamBuilder b;
+  b.header(0x5145564d, 2).eof();
+  auto r = locate_stream(b.bytes());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::unsupported);
+  EXPECT_EQ(r.error().offset, 4u);
+  EXPECT_NE(r.error().detail.find("version 2"), std::string::npos);
+}
+
+TEST(LocateStream, UnknownVersionIsNotAStream) {
+  StreamBuilder b;
+  b.header(0x5145564d, 4);
+  auto r = locate_stream(b.bytes());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::not_a_stream);
+  EXPECT_NE(r.error().detail.find("4"), std::string::npos);
+}
+
+TEST(LocateStream, ShortHeader) {
+  StreamBuilder b;
+  b.raw("QEVM").u8(0);
+  auto r = locate_stream(b.bytes());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::truncated);
+}
+
+TEST(LocateStream, LibvirtRawImageFindsStreamAfterXml) {
+  const std::string xml = "<domain type='kvm'><name>g</name></domain>\n";
+  std::vector<std::byte> file = libvirt_image("LibvirtQemudSave", 2, static_cast<std::uint32_t>(xml.size() + 7), 0);
+  for (char ch : xml) file.push_back(static_cast<std::byte>(ch));
+  file.insert(file.end(), 7, std::byte{0});  // libvirt pads data_len
+  StreamBuilder stream;
+  stream.header().configuration("pc-q35-7.2").eof();
+  file.insert(file.end(), stream.bytes().begin(), stream.bytes().end());
+  auto r = locate_stream(file);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->format, InputFormat::libvirt_save);
+  EXPECT_EQ(r->stream_offset, 92u + xml.size() + 7);
+}
+
+TEST(LocateStream, LibvirtHeaderInOtherByteOrder) {
+  std::vector<std::byte> file = libvirt_image("LibvirtQemudSave", 2, 10, 0, /*swap=*/true);
+  file.insert(file.end(), 10, std::byte{' '});
+  StreamBuilder stream;
+  stream.header().eof();
+  file.insert(file.end(), stream.bytes().begin(), stream.bytes().end());
+  auto r = locate_stream(file);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->stream_offset, 102u);
+}
+
+TEST(LocateStream, LibvirtRawImageWithoutQevmAfterXml) {
+  std::vector<std::byte> file = libvirt_image("LibvirtQemudSave", 2, 4, 0);
+  file.insert(file.end(), 4, std::byte{' '});
+  for (char ch : std::string("garbage!")) file.push_back(static_cast<std::byte>(ch));
+  auto r = locate_stream(file);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::not_a_stream);
+  EXPECT_EQ(r.error().offset, 96u);
+}
+
+TEST(LocateStream, LibvirtCompressedIsUnsupportedWithAHint) {
+  std::vector<std::byte> file = libvirt_image("LibvirtQemudSave", 2, 100, 3);
+  file.insert(file.end(), 200, std::byte{0});
+  auto r = locate_stream(file);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::unsupported);
+  EXPECT_NE(r.error().detail.find("xz"), std::string::npos) << r.error().detail;
+  // tail -c +N is 1-based: the stream starts at 92 + 100.
+  EXPECT_NE(r.error().detail.find("tail -c +193"), std::string::npos) << r.error().detail;
+}
+
+// libvirt's virQEMUSaveHeader: magic[16], version@16, data_len@20,
+// was_running@24, format@28, cookieOffset@32, unused[14]. The error for a
+// compressed image should point at the format field.
+TEST(LocateStream, LibvirtCompressedErrorOffsetIsTheFormatField) {
+  std::vector<std::byte> file = libvirt_image("LibvirtQemudSave", 2, 0, 1);
+  auto r = locate_stream(file);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().detail.find("gzip"), std::string::npos) << r.error().detail;
+  EXPECT_EQ(r.error().offset, 28u);
+}
+
+TEST(LocateStream, LibvirtUnknownVersionAndShortHeader) {
+  auto v3 = locate_stream(libvirt_image("LibvirtQemudSave", 3, 0, 0));
+  ASSERT_FALSE(v3.ok());
+  EXPECT_EQ(v3.error().code, ErrorCode::unsupported);
+  auto whole = libvirt_image("LibvirtQemudSave", 2, 0, 0);
+  auto shortr = locate_stream(Bytes(whole).first(40));
+  ASSERT_FALSE(shortr.ok());
+  EXPECT_EQ(shortr.error().code, ErrorCode::truncated);
+}
+
+TEST(LocateStream, LibvirtPartialImageIsNamed) {
+  std::vector<std::byte> file = libvirt_image("LibvirtQemudPart", 2, 0, 0);
+  auto r = locate_stream(file);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::not_a_stream);
+  EXPECT_NE(r.error().detail.find("LibvirtQemudPart"), std::string::npos) << r.error().detail;
+  EXPECT_NE(r.error().detail.find("incomplete"), std::string::npos) << r.error().detail;
+}
+
+class InputFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("migscope-input-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string write(const std::string& name, std::span<const std::byte> data) {
+    std::string p = (dir_ / name).string();
+    std::ofstream f(p, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+    return p;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(InputFileTest, MapsAFileByteForByte) {
+  StreamBuilder b;
+  b.header().configuration("pc-i440fx-7.2").eof();
+  std::string p = write("s.mig", b.bytes());
+  auto in = InputFile::open(p);
+  ASSERT_TRUE(in.ok()) << in.error().message();
+  ASSERT_EQ(in->size(), b.size());
+  EXPECT_EQ(std::memcmp(in->bytes().data(), b.bytes().data(), b.size()), 0);
+  EXPECT_EQ(in->path(), p);
+  // Moving keeps the mapping alive.
+  InputFile moved = std::move(in).value();
+  EXPECT_EQ(moved.size(), b.size());
+  EXPECT_TRUE(locate_stream(moved.bytes()).ok());
+}
+
+TEST_F(InputFileTest, EmptyFileMapsToNothingAndIsNamed) {
+  std::string p = write("empty", {});
+  auto in = InputFile::open(p);
+  ASSERT_TRUE(in.ok()) << in.error().message();
+  EXPECT_EQ(in->size(), 0u);
+  auto loc = locate_stream(in->bytes());
+  ASSERT_FALSE(loc.ok());
+  EXPECT_EQ(loc.error().code, ErrorCode::not_a_stream);
+}
+
+TEST_F(InputFileTest, MissingFileAndDirectoryAreIoErrors) {
+  auto missing = InputFile::open((dir_ / "nope").string());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::io);
+  EXPECT_NE(missing.error().detail.find("nope"), std::string::npos);
+  auto d = InputFile::open(dir_.string());
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().code, ErrorCode::io);
+  EXPECT_NE(d.error().detail.find("directory"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace migscope
