@@ -36,6 +36,7 @@ void print_help() {
 
 int main(int argc, char** argv) {
   using namespace migscope::tools;
+  install_sigbus_handler(kProg);
   std::string file, dump = "state";
   bool have_file = false, memory = false, extract = false;
   for (int i = 1; i < argc; ++i) {

@@ -39,7 +39,8 @@ std::string uuid_text(Bytes u) {
 
 const char* format_name(InputFormat f) { return f == InputFormat::libvirt_save ? "libvirt-save" : "qemu"; }
 
-void print_text(const std::string& path, const OpenStream& s, const WalkSummary& sum, const InfoCollector& info) {
+void print_text(const std::string& path, const OpenStream& s, const WalkSummary& sum, const InfoCollector& info,
+                const Error* damage) {
   std::printf("file:          %s (%llu bytes)\n", path.c_str(), static_cast<unsigned long long>(s.file.size()));
   std::printf("format:        %s stream v3 at offset %s\n", format_name(s.location.format), hex(s.location.stream_offset).c_str());
   if (sum.configuration) {
@@ -61,6 +62,7 @@ void print_text(const std::string& path, const OpenStream& s, const WalkSummary&
   else
     std::printf("vmdesc:        %s\n", s.vmdesc ? "from --vmdesc file" : "none");
   if (sum.eof_offset) std::printf("EOF:           at %s\n", hex(*sum.eof_offset).c_str());
+  if (damage) std::printf("STOPPED:       %s\n", damage->message().c_str());
 
   std::printf("\ncommands: %zu\n", info.commands.size());
   for (const auto& c : info.commands)
@@ -100,7 +102,8 @@ void print_text(const std::string& path, const OpenStream& s, const WalkSummary&
   }
 }
 
-void print_json(const std::string& path, const OpenStream& s, const WalkSummary& sum, const InfoCollector& info) {
+void print_json(const std::string& path, const OpenStream& s, const WalkSummary& sum, const InfoCollector& info,
+                const Error* damage) {
   json::OutBuffer out(stdout);
   json::PyWriter w(out);
   w.start_object();
@@ -180,6 +183,16 @@ void print_json(const std::string& path, const OpenStream& s, const WalkSummary&
     w.end_object();
   }
   w.end_array();
+  w.key("error");
+  if (damage) {
+    w.start_object();
+    w.key("offset"); if (damage->has_offset()) w.uint64(damage->offset); else w.null();
+    w.key("code"); w.string(error_code_name(damage->code));
+    w.key("message"); w.string(damage->message());
+    w.end_object();
+  } else {
+    w.null();
+  }
   w.key("warnings"); w.start_array();
   for (const auto& wn : sum.warnings) {
     w.start_object(); w.key("offset"); w.uint64(wn.offset); w.key("text"); w.string(wn.text); w.end_object();
@@ -194,11 +207,12 @@ void print_json(const std::string& path, const OpenStream& s, const WalkSummary&
 int cmd_info(int argc, char** argv) {
   const std::string prog = "migscope info";
   std::string file, vmdesc_file;
-  bool as_json = false;
+  bool as_json = false, keep_going = false;
   po::options_description opts("usage: migscope info FILE [options]\n\nFormat, machine, capabilities, every section with "
                                "offset and size, RAM blocks with page records by kind.\n\noptions");
   opts.add_options()("help,h", "show this help")("json", po::bool_switch(&as_json), "print JSON instead of text")
-      ("vmdesc", po::value(&vmdesc_file), "read the device description from this JSON file");
+      ("vmdesc", po::value(&vmdesc_file), "read the device description from this JSON file")
+      ("keep-going", po::bool_switch(&keep_going), "on damaged input, report what was read before the damage");
   po::options_description hidden;
   hidden.add_options()("file", po::value(&file));
   po::positional_options_description pos;
@@ -224,12 +238,16 @@ int cmd_info(int argc, char** argv) {
   WalkOptions options;
   options.vmdesc = s.vmdesc ? &*s.vmdesc : nullptr;
   options.release_behind = true;  // an InputFile is a read-only mapping
-  auto summary = walk_stream(s.bytes(), s.location, options, info);
-  if (!summary.ok()) return report_error(prog, file, summary.error());
-  if (as_json) print_json(file, s, summary.value(), info);
-  else print_text(file, s, summary.value(), info);
+  WalkSummary partial;
+  auto summary = walk_stream(s.bytes(), s.location, options, info, &partial);
+  if (!summary.ok() && !keep_going) return report_error(prog, file, summary.error());
+  const WalkSummary& sum = summary.ok() ? summary.value() : partial;
+  const Error* damage = summary.ok() ? nullptr : &summary.error();
+  if (as_json) print_json(file, s, sum, info, damage);
+  else print_text(file, s, sum, info, damage);
   std::fflush(stdout);
-  report_warnings(prog, file, summary.value());
+  report_warnings(prog, file, sum);
+  if (damage) return report_error(prog, file, *damage);
   return std::ferror(stdout) ? exit_io : exit_ok;
 }
 

@@ -22,6 +22,8 @@ int cmd_state(int argc, char** argv) {
   opts.add_options()("help,h", "show this help")
       ("vmdesc", po::value(&args.vmdesc_file), "read the device description from this JSON file (a vmdesc from another run)")
       ("page-size", po::value(&page_size), "target page size in bytes (default: from the stream)")
+      ("keep-going", po::bool_switch(&args.keep_going),
+       "on damaged input, print everything readable before it and end the JSON with a \"migscope error\" record")
       ("memory,m", po::bool_switch(&memory), "also dump RAM contents: every page's final content as hex (upstream -m)");
   po::options_description hidden;
   hidden.add_options()("file", po::value(&args.file));

@@ -1,6 +1,9 @@
 #include "common.h"
 
+#include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <unistd.h>
 
 namespace migscope::tools {
 
@@ -23,6 +26,32 @@ int report_usage(std::string_view prog, std::string_view message) {
   std::fprintf(stderr, "%.*s: %.*s (try --help)\n", static_cast<int>(prog.size()), prog.data(),
                static_cast<int>(message.size()), message.data());
   return exit_usage;
+}
+
+namespace {
+
+char g_sigbus_message[256];
+std::size_t g_sigbus_length = 0;
+
+extern "C" void on_sigbus(int) {
+  // Only async-signal-safe calls here.
+  ssize_t ignored = ::write(STDERR_FILENO, g_sigbus_message, g_sigbus_length);
+  (void)ignored;
+  ::_exit(exit_corrupt);
+}
+
+}  // namespace
+
+void install_sigbus_handler(const char* prog) {
+  std::snprintf(g_sigbus_message, sizeof g_sigbus_message,
+                "%s: truncated: the input file shrank while it was being read (SIGBUS on the mapping); "
+                "outputs written so far keep their temporary names\n",
+                prog);
+  g_sigbus_length = std::strlen(g_sigbus_message);
+  struct sigaction sa {};
+  sa.sa_handler = on_sigbus;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGBUS, &sa, nullptr);
 }
 
 }  // namespace migscope::tools

@@ -14,4 +14,9 @@ int report_error(std::string_view prog, std::string_view file, const Error& erro
 /// Print "<prog>: <message>" and a usage hint to stderr; return exit_usage.
 int report_usage(std::string_view prog, std::string_view message);
 
+/// A mapped input that shrinks under us (truncated or rewritten while being
+/// read) raises SIGBUS on access. Turn that into one line on stderr and the
+/// corrupt-input exit code instead of a silent crash. Call once in main().
+void install_sigbus_handler(const char* prog);
+
 }  // namespace migscope::tools

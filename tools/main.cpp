@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
     print_help(stderr);
     return migscope::tools::exit_usage;
   }
+  migscope::tools::install_sigbus_handler("migscope");
   std::string_view sub = argv[1];
   if (sub == "-h" || sub == "--help" || sub == "help") {
     print_help(stdout);

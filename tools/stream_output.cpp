@@ -59,6 +59,23 @@ ErrorCode print_state(const StreamArgs& args) {
   sink.begin();
   auto summary = walk_stream(s.bytes(), s.location, options, sink);
   if (!summary.ok()) {
+    if (args.keep_going) {
+      // Everything readable before the damage, then a record of where it stopped.
+      const Error& e = summary.error();
+      w.close_to(1);
+      w.key("migscope error");
+      w.start_object();
+      w.key("offset");
+      if (e.has_offset()) w.uint64(e.offset);
+      else w.null();
+      w.key("code");
+      w.string(error_code_name(e.code));
+      w.key("message");
+      w.string(e.message());
+      w.end_object();
+      w.close_to(0);
+      w.end_document();
+    }
     out.Flush();
     std::fflush(stdout);
     report_error(args.prog, args.file, summary.error());

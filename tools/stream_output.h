@@ -18,6 +18,7 @@ struct StreamArgs {
   std::string vmdesc_file;  ///< --vmdesc
   std::optional<std::uint64_t> page_size;
   bool memory = false;      ///< -m: add the RAM contents to the state
+  bool keep_going = false;  ///< on damage, finish the JSON with an error record
 };
 
 /// Print the device state JSON to stdout. Returns an ErrorCode-style result:

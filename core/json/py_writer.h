@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <rapidjson/prettywriter.h>
 
@@ -50,22 +51,51 @@ class PyWriter {
  public:
   explicit PyWriter(OutBuffer& out) : out_(out), w_(out) { w_.SetIndent(' ', 4); }
 
-  void start_object() { w_.StartObject(); }
-  void end_object() { w_.EndObject(); }
-  void start_array() { w_.StartArray(); }
-  void end_array() { w_.EndArray(); }
-  void key(std::string_view k) { raw_string(k); }
-  void string(std::string_view s) { raw_string(s); }
-  void boolean(bool b) { w_.Bool(b); }
-  void null() { w_.Null(); }
-  void int64(std::int64_t v) { w_.Int64(v); }
-  void uint64(std::uint64_t v) { w_.Uint64(v); }
+  void start_object() { open(true); w_.StartObject(); }
+  void end_object() { close(); w_.EndObject(); }
+  void start_array() { open(false); w_.StartArray(); }
+  void end_array() { close(); w_.EndArray(); }
+  void key(std::string_view k) {
+    raw_string(k);
+    after_key_ = true;
+  }
+  void string(std::string_view s) { value(); raw_string(s); }
+  void boolean(bool b) { value(); w_.Bool(b); }
+  void null() { value(); w_.Null(); }
+  void int64(std::int64_t v) { value(); w_.Int64(v); }
+  void uint64(std::uint64_t v) { value(); w_.Uint64(v); }
+
+  /// Containers open right now (0 = at top level).
+  std::size_t depth() const noexcept { return open_.size(); }
+  /// True if the innermost open container is an object.
+  bool in_object() const noexcept { return !open_.empty() && open_.back(); }
+  /// Close containers until `depth` remain, giving a pending key a null value,
+  /// so a document cut short by an error is still valid JSON.
+  void close_to(std::size_t depth) {
+    if (after_key_) null();
+    while (open_.size() > depth) {
+      if (open_.back()) end_object();
+      else end_array();
+    }
+  }
   /// A number copied verbatim from a parsed document (keeps its text form).
-  void raw_number(std::string_view text) { w_.RawValue(text.data(), text.size(), rapidjson::kNumberType); }
+  void raw_number(std::string_view text) {
+    value();
+    w_.RawValue(text.data(), text.size(), rapidjson::kNumberType);
+  }
   /// Finish the document with the newline Python's print() adds.
   void end_document() { out_.Put('\n'); out_.Flush(); }
 
  private:
+  void open(bool object) {
+    value();
+    open_.push_back(object);
+  }
+  void close() {
+    after_key_ = false;
+    open_.pop_back();
+  }
+  void value() noexcept { after_key_ = false; }
   void raw_string(std::string_view s) {
     scratch_.clear();
     append_python_string(scratch_, s);
@@ -75,6 +105,8 @@ class PyWriter {
   OutBuffer& out_;
   rapidjson::PrettyWriter<OutBuffer> w_;
   std::string scratch_;
+  std::vector<bool> open_;  // true: object, false: array
+  bool after_key_ = false;
 };
 
 }  // namespace migscope::json

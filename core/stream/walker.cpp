@@ -71,13 +71,21 @@ class Walker {
     summary_.stream_offset = where.stream_offset;
   }
 
-  Result<WalkSummary> run() {
+  Result<WalkSummary> run(WalkSummary* partial) {
     Cursor c(file_, 0);
     MIGSCOPE_TRY(c.seek(summary_.stream_offset, "stream start"));
     MIGSCOPE_TRY(c.need(8, "stream header"));
     c.skip(8);  // magic and version were checked by locate_stream
     choose_page_size(nullptr);
-    MIGSCOPE_TRY(walk_sections(c, 0));
+    if (Status st = walk_sections(c, 0); !st.ok()) {
+      if (partial) {
+        summary_.end_offset = st.error().has_offset() ? st.error().offset : c.offset();
+        summary_.footers = footers_.value_or(false);
+        summary_.ram_blocks = ram_.blocks();
+        *partial = std::move(summary_);
+      }
+      return std::move(st).error();
+    }
     read_trailer(c);
     if (guessed_ends_ > 0)
       summary_.warnings.push_back({c.offset(), std::to_string(guessed_ends_) +
@@ -631,9 +639,9 @@ class Walker {
 }  // namespace
 
 Result<WalkSummary> walk_stream(Bytes file, const StreamLocation& where, const WalkOptions& options,
-                                StreamVisitor& visitor) {
+                                StreamVisitor& visitor, WalkSummary* partial) {
   Walker w(file, where, options, visitor);
-  return w.run();
+  return w.run(partial);
 }
 
 }  // namespace migscope

@@ -40,8 +40,9 @@ struct WalkSummary {
   std::vector<Warning> warnings;
 };
 
-/// Walk the stream that starts at `where.stream_offset` of `file`.
+/// Walk the stream that starts at `where.stream_offset` of `file`. On error,
+/// `partial` (if given) receives what was learnt before the damage.
 Result<WalkSummary> walk_stream(Bytes file, const StreamLocation& where, const WalkOptions& options,
-                                StreamVisitor& visitor);
+                                StreamVisitor& visitor, WalkSummary* partial = nullptr);
 
 }  // namespace migscope

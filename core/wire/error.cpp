@@ -29,7 +29,18 @@ std::string Error::message() const {
   out += error_code_name(code);
   if (!detail.empty()) {
     out += ": ";
-    out += detail;
+    // Details quote names read from the input: keep the message one printable
+    // line whatever bytes they hold.
+    for (char ch : detail) {
+      auto c = static_cast<unsigned char>(ch);
+      if (c >= 0x20 && c != 0x7f) {
+        out += ch;
+      } else {
+        char esc[8];
+        std::snprintf(esc, sizeof esc, "\\x%02x", c);
+        out += esc;
+      }
+    }
   }
   return out;
 }
