@@ -34,7 +34,7 @@ struct Error {
   std::string detail;
 
   bool has_offset() const noexcept { return offset != no_offset; }
-  /// "at 0x1f (section 'ram' record header): truncated: need 8 bytes, 3 left" style text.
+  /// "at 0x1f: truncated: ..." as one printable line (control bytes from the input become \xNN).
   std::string message() const;
 };
 
