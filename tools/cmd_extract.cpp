@@ -1,6 +1,5 @@
 // migscope extract FILE -o DIR: one sparse file per RAM block, plus desc.json and state.json.
 #include <cstdio>
-#include <iostream>
 #include <thread>
 
 #include <boost/program_options.hpp>
@@ -29,24 +28,7 @@ int cmd_extract(int argc, char** argv) {
       ("force", po::bool_switch(&ex.force), "replace existing files")
       ("threads,j", po::value(&threads), "worker threads (default: all cores)")
       ("vmdesc", po::value(&args.vmdesc_file), "device description from this JSON file");
-  po::options_description hidden;
-  hidden.add_options()("file", po::value(&args.file));
-  po::positional_options_description pos;
-  pos.add("file", 1);
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return report_usage(args.prog, e.what());
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return exit_ok;
-  }
-  if (args.file.empty()) return report_usage(args.prog, "missing FILE");
+  if (auto done = parse_command_line(argc, argv, args.prog, opts, args.file)) return *done;
   if (ex.dir.empty()) return report_usage(args.prog, "missing -o DIR");
   if (threads > 256) return report_usage(args.prog, "--threads must be at most 256");
   ex.threads = threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : threads;

@@ -1,6 +1,5 @@
 // migscope hash FILE: XXH3-64 of the final content of every sent page (JSON Lines).
 #include <cstdio>
-#include <iostream>
 #include <thread>
 
 #include <boost/program_options.hpp>
@@ -29,24 +28,7 @@ int cmd_hash(int argc, char** argv) {
   opts.add_options()("help,h", "show this help")
       ("threads,j", po::value(&threads), "worker threads (default: all cores); output does not depend on it")
       ("vmdesc", po::value(&vmdesc_file), "device description from this JSON file");
-  po::options_description hidden;
-  hidden.add_options()("file", po::value(&file));
-  po::positional_options_description pos;
-  pos.add("file", 1);
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return report_usage(prog, e.what());
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return exit_ok;
-  }
-  if (file.empty()) return report_usage(prog, "missing FILE");
+  if (auto done = parse_command_line(argc, argv, prog, opts, file)) return *done;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   if (threads > 256) return report_usage(prog, "--threads must be at most 256");
 

@@ -1,6 +1,5 @@
 // migscope info FILE [--json]: what the stream holds and where.
 #include <cstdio>
-#include <iostream>
 #include <string>
 
 #include <boost/program_options.hpp>
@@ -213,24 +212,7 @@ int cmd_info(int argc, char** argv) {
   opts.add_options()("help,h", "show this help")("json", po::bool_switch(&as_json), "print JSON instead of text")
       ("vmdesc", po::value(&vmdesc_file), "read the device description from this JSON file")
       ("keep-going", po::bool_switch(&keep_going), "on damaged input, report what was read before the damage");
-  po::options_description hidden;
-  hidden.add_options()("file", po::value(&file));
-  po::positional_options_description pos;
-  pos.add("file", 1);
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return report_usage(prog, e.what());
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return exit_ok;
-  }
-  if (file.empty()) return report_usage(prog, "missing FILE");
+  if (auto done = parse_command_line(argc, argv, prog, opts, file)) return *done;
   auto opened = open_stream(file, vmdesc_file);
   if (!opened.ok()) return report_error(prog, file, opened.error());
   OpenStream& s = opened.value();

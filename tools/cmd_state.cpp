@@ -1,6 +1,5 @@
 // migscope state FILE: device state as upstream analyze-migration.py -d state prints it.
 #include <cstdio>
-#include <iostream>
 
 #include <boost/program_options.hpp>
 
@@ -25,24 +24,8 @@ int cmd_state(int argc, char** argv) {
       ("keep-going", po::bool_switch(&args.keep_going),
        "on damaged input, print everything readable before it and end the JSON with a \"migscope error\" record")
       ("memory,m", po::bool_switch(&memory), "also dump RAM contents: every page's final content as hex (upstream -m)");
-  po::options_description hidden;
-  hidden.add_options()("file", po::value(&args.file));
-  po::positional_options_description pos;
-  pos.add("file", 1);
-  po::options_description all;
-  all.add(opts).add(hidden);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return report_usage(args.prog, e.what());
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return exit_ok;
-  }
-  if (args.file.empty()) return report_usage(args.prog, "missing FILE");
+  if (auto done = parse_command_line(argc, argv, args.prog, opts, args.file, &vm)) return *done;
   args.memory = memory;
   if (vm.count("page-size")) {
     if (page_size < 1024 || (page_size & (page_size - 1)) != 0)

@@ -1,6 +1,7 @@
 #include "common.h"
 
 #include <csignal>
+#include <iostream>
 #include <cstdio>
 #include <cstring>
 #include <unistd.h>
@@ -26,6 +27,32 @@ int report_usage(std::string_view prog, std::string_view message) {
   std::fprintf(stderr, "%.*s: %.*s (try --help)\n", static_cast<int>(prog.size()), prog.data(),
                static_cast<int>(message.size()), message.data());
   return exit_usage;
+}
+
+std::optional<int> parse_command_line(int argc, char** argv, std::string_view prog,
+                                      const boost::program_options::options_description& opts, std::string& file,
+                                      boost::program_options::variables_map* vm) {
+  namespace po = boost::program_options;
+  po::options_description hidden;
+  hidden.add_options()("file", po::value(&file));
+  po::positional_options_description pos;
+  pos.add("file", 1);
+  po::options_description all;
+  all.add(opts).add(hidden);
+  po::variables_map local;
+  po::variables_map& map = vm ? *vm : local;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), map);
+    po::notify(map);
+  } catch (const po::error& e) {
+    return report_usage(prog, e.what());
+  }
+  if (map.count("help")) {
+    std::cout << opts << "\n";
+    return exit_ok;
+  }
+  if (file.empty()) return report_usage(prog, "missing FILE");
+  return std::nullopt;
 }
 
 namespace {

@@ -1,8 +1,11 @@
 // Shared CLI plumbing: error lines, exit codes, option parsing helpers.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include <boost/program_options.hpp>
 
 #include "exit_codes.h"
 #include "wire/error.h"
@@ -13,6 +16,14 @@ namespace migscope::tools {
 int report_error(std::string_view prog, std::string_view file, const Error& error);
 /// Print "<prog>: <message>" and a usage hint to stderr; return exit_usage.
 int report_usage(std::string_view prog, std::string_view message);
+
+/// Parse a subcommand's argv: the options in `opts` (which should include
+/// "help,h") plus one positional FILE stored into `file`. Returns an exit code
+/// when the command should stop now (help printed: 0; usage error reported: 2;
+/// FILE missing: 2), nothing when it should go on.
+std::optional<int> parse_command_line(int argc, char** argv, std::string_view prog,
+                                      const boost::program_options::options_description& opts, std::string& file,
+                                      boost::program_options::variables_map* vm = nullptr);
 
 /// A mapped input that shrinks under us (truncated or rewritten while being
 /// read) raises SIGBUS on access. Turn that into one line on stderr and the
