@@ -1,6 +1,7 @@
 #include "vmdesc/decoder.h"
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,29 @@ Reader reader_for(std::string_view type) {
 
 constexpr std::size_t kMaxValuesPerSection = 1u << 20;
 
+// What one vmdesc field says, read from its JSON object once (not once per
+// array element). A repeated key means its last value, as in Python.
+struct FieldSpec {
+  std::optional<std::string_view> name, type;
+  const rapidjson::Value* array_len = nullptr;
+  const rapidjson::Value* size = nullptr;
+  const rapidjson::Value* struct_desc = nullptr;
+};
+
+FieldSpec spec_of(const rapidjson::Value& f) {
+  FieldSpec s;
+  for (auto it = f.MemberBegin(); it != f.MemberEnd(); ++it) {
+    std::string_view k = json::view(it->name);
+    const rapidjson::Value& v = it->value;
+    if (k == "name") s.name = v.IsString() ? std::optional(json::view(v)) : std::nullopt;
+    else if (k == "type") s.type = v.IsString() ? std::optional(json::view(v)) : std::nullopt;
+    else if (k == "size") s.size = &v;
+    else if (k == "array_len") s.array_len = &v;
+    else if (k == "struct") s.struct_desc = &v;
+  }
+  return s;
+}
+
 class Decoder {
  public:
   Decoder(Cursor& c, const DecodeOptions& o) : c_(c), options_(o) {}
@@ -40,21 +64,22 @@ class Decoder {
       return make_error(ErrorCode::invalid_json, c_.offset(), "vmdesc: struct description has no \"fields\" array");
     for (const auto& f : fields->GetArray()) {
       if (!f.IsObject()) return make_error(ErrorCode::invalid_json, c_.offset(), "vmdesc: a field is not an object");
-      auto name = json::string_member(f, "name");
-      if (!name) return make_error(ErrorCode::invalid_json, c_.offset(), "vmdesc: a field has no \"name\" string");
+      const FieldSpec spec = spec_of(f);
+      if (!spec.name) return make_error(ErrorCode::invalid_json, c_.offset(), "vmdesc: a field has no \"name\" string");
+      const std::string_view name = *spec.name;
       std::uint64_t count = 1;
-      if (const auto* al = json::member(f, "array_len")) {
-        if (!al->IsUint64())
-          return field_error(*name, make_error(ErrorCode::invalid_json, c_.offset(), "vmdesc: \"array_len\" is not an unsigned integer"));
-        count = al->GetUint64() == 0 ? 1 : al->GetUint64();  // upstream reads element 0 even for 0
+      if (spec.array_len) {
+        if (!spec.array_len->IsUint64())
+          return field_error(name, make_error(ErrorCode::invalid_json, c_.offset(), "vmdesc: \"array_len\" is not an unsigned integer"));
+        count = spec.array_len->GetUint64() == 0 ? 1 : spec.array_len->GetUint64();  // upstream reads element 0 even for 0
       }
       if (count > kMaxValuesPerSection)
-        return field_error(*name, make_error(ErrorCode::corrupt, c_.offset(),
-                                             "vmdesc: array_len " + std::to_string(count) + " is larger than any real section"));
+        return field_error(name, make_error(ErrorCode::corrupt, c_.offset(),
+                                            "vmdesc: array_len " + std::to_string(count) + " is larger than any real section"));
       for (std::uint64_t i = 0; i < count; ++i) {
-        auto v = read_field(f);
-        if (!v.ok()) return field_error(count > 1 ? indexed(*name, i) : std::string(*name), std::move(v).error());
-        obj.add_field(*name, std::move(v).value());
+        auto v = read_field(spec);
+        if (!v.ok()) return field_error(count > 1 ? indexed(name, i) : std::string(name), std::move(v).error());
+        obj.add_field(name, std::move(v).value());
       }
     }
     if (const auto* subs = json::member(desc, "subsections")) {
@@ -105,16 +130,16 @@ class Decoder {
 
  private:
 
-  Result<FieldValue> read_field(const rapidjson::Value& f) {
+  Result<FieldValue> read_field(const FieldSpec& f) {
     if (++values_ > kMaxValuesPerSection)
       return make_error(ErrorCode::corrupt, c_.offset(),
                         "the description expands to more than " + std::to_string(kMaxValuesPerSection) + " values");
-    auto type = json::string_member(f, "type");
-    if (!type) return make_error(ErrorCode::invalid_json, c_.offset(), "vmdesc: field has no \"type\" string");
+    if (!f.type) return make_error(ErrorCode::invalid_json, c_.offset(), "vmdesc: field has no \"type\" string");
+    const std::optional<std::string_view>& type = f.type;
     Reader reader = reader_for(*type);
     FieldValue v;
     if (reader == Reader::structure) {
-      const auto* desc = json::member(f, "struct");
+      const auto* desc = f.struct_desc;
       if (!desc || !desc->IsObject())
         return make_error(ErrorCode::invalid_json, c_.offset(), "vmdesc: struct field has no \"struct\" object");
       if (options_.null_marker_for_struct) {
@@ -133,7 +158,8 @@ class Decoder {
       v.raw = Bytes{reinterpret_cast<const std::byte*>(text.data()), text.size()};
       return v;
     }
-    auto size = json::uint_member(f, "size");
+    std::optional<std::uint64_t> size;
+    if (f.size && f.size->IsUint64()) size = f.size->GetUint64();
     if (!size) return make_error(ErrorCode::invalid_json, c_.offset(), "vmdesc: field has no unsigned \"size\"");
     if (*size > c_.remaining()) {
       MIGSCOPE_TRY(c_.need(static_cast<std::size_t>(std::min<std::uint64_t>(*size, SIZE_MAX)), std::string(*type) + " field"));

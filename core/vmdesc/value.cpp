@@ -3,6 +3,11 @@
 namespace migscope {
 
 void FieldValue::add_field(std::string_view name, FieldValue v) {
+  // Array elements repeat the name just added: look at the last member first.
+  if (!members.empty() && members.back().first == name && members.back().second.kind == Kind::list) {
+    members.back().second.items.push_back(std::move(v));
+    return;
+  }
   for (auto& [k, existing] : members) {
     if (k != name) continue;
     if (existing.kind == Kind::list) {
