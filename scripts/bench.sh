@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Time migscope on one stream against the machine's anchors and upstream, in
+# one run, and print a markdown table (median wall time of N round-robin runs,
+# throughput, peak RSS, ratios against the issue-5 targets).
+#
+#   scripts/bench.sh STREAM [--raw RAM.img] [--upstream analyze-migration.py]
+#                    [--runs N] [--upstream-runs N] [--threads N] [--build DIR]
+#                    [--workdir DIR] [--only MODES] [--json FILE] [--bench]
+#
+# Hot page cache: STREAM and RAM.img are read with cat before the first run.
+# Write modes (cp, extract, upstream -x) write into a fresh directory on the
+# same file system as --workdir (default: next to STREAM), delete it after each
+# run and `sync` before the next one, outside the timed region, so no run pays
+# for the previous run's writeback. Wall time from bash's EPOCHREALTIME, peak
+# RSS from GNU time (%M). See bench/README.md.
+set -euo pipefail
+
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+
+stream="" raw="" upstream="" runs=5 upstream_runs="" threads="" build="" workdir="" only="" json="" micro=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --raw) raw=$2; shift 2 ;;
+    --upstream) upstream=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --upstream-runs) upstream_runs=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --build) build=$2; shift 2 ;;
+    --workdir) workdir=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    --json) json=$2; shift 2 ;;
+    --bench) micro=1; shift ;;
+    -h|--help) usage 0 ;;
+    -*) echo "bench.sh: unknown option $1" >&2; usage 2 ;;
+    *) [ -z "$stream" ] || { echo "bench.sh: one STREAM only" >&2; exit 2; }; stream=$1; shift ;;
+  esac
+done
+[ -n "$stream" ] || usage 2
+[ -f "$stream" ] || { echo "bench.sh: $stream: no such file" >&2; exit 2; }
+[ -z "$raw" ] || [ -f "$raw" ] || { echo "bench.sh: $raw: no such file" >&2; exit 2; }
+[ -z "$upstream" ] || [ -f "$upstream" ] || { echo "bench.sh: $upstream: no such file" >&2; exit 2; }
+upstream_runs=${upstream_runs:-$runs}
+threads=${threads:-$(nproc)}
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${build:-$root/build}
+migscope=$build/tools/migscope
+[ -x "$migscope" ] || { echo "bench.sh: $migscope not built (bash scripts/build.sh)" >&2; exit 2; }
+if [ ! -x /usr/bin/time ]; then
+  echo "bench.sh: installing GNU time" >&2
+  apt-get install -y time >/dev/null
+fi
+stream=$(realpath "$stream"); [ -z "$raw" ] || raw=$(realpath "$raw"); [ -z "$upstream" ] || upstream=$(realpath "$upstream")
+workdir=${workdir:-$(dirname "$stream")}
+tmp=$(mktemp -d "$workdir/.migscope-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT; trap 'exit 130' INT TERM
+mkdir "$tmp/times"
+size=$(stat -c %s "$stream")
+
+# ---- modes: name, whether it writes, the command ----
+declare -a modes=()
+add() { modes+=("$1"); }
+add cat; add xxhsum
+[ -z "$raw" ] || add cp
+add info; add state; add hash-j1; add "hash-j$threads"; add extract-j1; add "extract-j$threads"
+if [ -n "$upstream" ]; then add up-state; add up-x; fi
+if [ -n "$only" ]; then
+  declare -a keep=()
+  for m in "${modes[@]}"; do case ",$only," in *",$m,"*|*",${m%-j*},"*) keep+=("$m") ;; esac; done
+  modes=("${keep[@]}")
+fi
+
+# One timed run of mode $1: appends "wall_seconds peak_rss_kib" to times/$1.
+run_once() {
+  local m=$1 out="$tmp/out" t0 t1 tf="$tmp/gnutime"
+  case $m in cp|extract-*|up-x) rm -rf "$out"; mkdir "$out"; sync ;; esac
+  t0=$EPOCHREALTIME
+  case $m in
+    cat) /usr/bin/time -o "$tf" -f '%e %M' cat "$stream" >/dev/null ;;
+    xxhsum) /usr/bin/time -o "$tf" -f '%e %M' xxhsum -H3 "$stream" >/dev/null ;;
+    cp) /usr/bin/time -o "$tf" -f '%e %M' cp --sparse=always "$raw" "$out/ram.img" ;;
+    info) /usr/bin/time -o "$tf" -f '%e %M' "$migscope" info "$stream" >/dev/null ;;
+    state) /usr/bin/time -o "$tf" -f '%e %M' "$migscope" state "$stream" >/dev/null ;;
+    hash-j*) /usr/bin/time -o "$tf" -f '%e %M' "$migscope" hash -j "${m#hash-j}" "$stream" >/dev/null ;;
+    extract-j*) /usr/bin/time -o "$tf" -f '%e %M' "$migscope" extract -j "${m#extract-j}" "$stream" -o "$out/x" >/dev/null ;;
+    up-state) /usr/bin/time -o "$tf" -f '%e %M' python3 "$upstream" -f "$stream" -d state >/dev/null ;;
+    up-x) (cd "$out" && /usr/bin/time -o "$tf" -f '%e %M' python3 "$upstream" -f "$stream" -x >/dev/null) ;;
+  esac
+  t1=$EPOCHREALTIME
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", b-a}') $(awk '{print $2}' "$tf" | tail -1)" >>"$tmp/times/$m"
+  case $m in cp|extract-*|up-x) rm -rf "$out" ;; esac
+}
+
+echo "# migscope bench: $stream ($size bytes)" >&2
+echo "# warming the page cache" >&2
+cat "$stream" >/dev/null
+[ -z "$raw" ] || cat "$raw" >/dev/null
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+# Round-robin: every mode once per round, so drift hits all modes alike.
+for ((r = 1; r <= runs; r++)); do
+  for m in "${modes[@]}"; do
+    case $m in up-*) [ "$r" -le "$upstream_runs" ] || continue ;; esac
+    echo "# round $r/$runs: $m" >&2
+    run_once "$m"
+  done
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- statistics ----
+# median wall, min, max, median rss (KiB) of a mode
+stats() { sort -g -k1,1 "$tmp/times/$1" | awk '{w[NR]=$1; r[NR]=$2} END {
+  n=NR; m=(n%2)?w[(n+1)/2]:(w[n/2]+w[n/2+1])/2; maxr=0; for(i=1;i<=n;i++) if(r[i]>maxr) maxr=r[i];
+  printf "%.4f %.4f %.4f %d %d\n", m, w[1], w[n], maxr, n }'; }
+declare -A med rss lo hi cnt
+for m in "${modes[@]}"; do read -r md mn mx rs n < <(stats "$m"); med[$m]=$md; rss[$m]=$rs; lo[$m]=$mn; hi[$m]=$mx; cnt[$m]=$n; done
+
+ratio() { # how many times faster $2 is than $1 (time $2 / time $1), or "–"
+  [ -n "${med[$1]:-}" ] && [ -n "${med[$2]:-}" ] || { echo "–"; return; }
+  awk -v a="${med[$1]}" -v b="${med[$2]}" 'BEGIN{ if (a>0) printf "%.2f", b/a; else print "–" }'; }
+verdict() { # ratio op target
+  [ "$1" != "–" ] || { echo ""; return; }
+  awk -v r="$1" -v t="$3" -v op="$2" 'BEGIN{ ok = (op==">=") ? r>=t : (op==">") ? r>t : r<=t; print ok ? "✓" : "✗" }'; }
+
+desc() {
+  case $1 in
+    cat) echo '`cat STREAM > /dev/null`' ;;
+    xxhsum) echo '`xxhsum -H3 STREAM`' ;;
+    cp) echo '`cp --sparse=always RAW`' ;;
+    info) echo '`migscope info`' ;;
+    state) echo '`migscope state`' ;;
+    hash-j*) echo "\`migscope hash -j${1#hash-j}\`" ;;
+    extract-j*) echo "\`migscope extract -j${1#extract-j}\`" ;;
+    up-state) echo 'upstream `-d state`' ;;
+    up-x) echo 'upstream `-x`' ;;
+  esac
+}
+compare() { # the ratio columns for mode $1: "vs what: ratio (target) verdict"
+  local m=$1 r v parts=()
+  case $m in
+    info|state)
+      r=$(ratio "$m" cat); parts+=("$r× cat (>1 $(verdict "$r" ">" 1))")
+      if [ -n "${med[up-state]:-}" ]; then r=$(ratio "$m" up-state); parts+=("$r× upstream -d state (≥50 $(verdict "$r" ">=" 50))"); fi ;;
+    hash-j1)
+      r=$(ratio "$m" xxhsum); parts+=("$r× xxhsum -H3 (≥0.8 $(verdict "$r" ">=" 0.8))") ;;
+    hash-j*)
+      r=$(ratio "$m" xxhsum); parts+=("$r× xxhsum -H3 (≥1.5 $(verdict "$r" ">=" 1.5))") ;;
+    extract-j*)
+      if [ -n "${med[cp]:-}" ]; then r=$(ratio "$m" cp); parts+=("$r× cp (≥0.77 $(verdict "$r" ">=" 0.77))"); fi
+      if [ -n "${med[up-x]:-}" ]; then r=$(ratio "$m" up-x); parts+=("$r× upstream -x (≥3 $(verdict "$r" ">=" 3))"); fi ;;
+  esac
+  local IFS=';'; echo "${parts[*]}" | sed 's/;/; /g'
+}
+
+host_cpu=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)
+{
+  echo "Stream: \`$stream\` ($(awk -v s="$size" 'BEGIN{printf "%.2f GiB", s/1073741824}'))$( [ -z "$raw" ] || echo ", raw image \`$raw\`")"
+  echo "Machine: $(nproc) × $host_cpu, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM; $("$migscope" --version)"
+  echo "Hot page cache; median of $runs round-robin runs$( [ -z "$upstream" ] || echo " (upstream: $upstream_runs)"); load average before $load_before, after $load_after"
+  echo
+  echo "| command | median s (min–max) | GB/s of stream | peak RSS MiB | ratio: × faster than (target) |"
+  echo "|---|---|---|---|---|"
+  for m in "${modes[@]}"; do
+    gbs=$(awk -v s="$size" -v t="${med[$m]}" 'BEGIN{ if (t>0) printf "%.2f", s/t/1e9; else print "–" }')
+    [ "$m" != cp ] || gbs=$(awk -v s="$(stat -c %s "$raw")" -v t="${med[$m]}" 'BEGIN{ if (t>0) printf "%.2f (of RAW)", s/t/1e9 }')
+    mib=$(awk -v k="${rss[$m]}" 'BEGIN{printf "%.1f", k/1024}')
+    rss_ok=""; case $m in info|state|hash-*|extract-*) rss_ok=" $(awk -v k="${rss[$m]}" 'BEGIN{print (k<102400) ? "✓" : "✗"}')" ;; esac
+    printf '| %s | %.3f (%.3f–%.3f) | %s | %s%s | %s |\n' "$(desc "$m")" "${med[$m]}" "${lo[$m]}" "${hi[$m]}" "$gbs" "$mib" "$rss_ok" "$(compare "$m")"
+  done
+  echo
+  echo "Targets (issue 5): info/state faster than cat and ≥50× upstream -d state; hash -j$threads ≥1.5× xxhsum -H3, -j1 within 1.25× of it (ratio ≥0.8); extract within 1.3× of cp (ratio ≥0.77) and ≥3× upstream -x; peak RSS < 100 MiB."
+} | tee "$tmp/table.md"
+
+if [ -n "$json" ]; then
+  {
+    echo "{\"stream\": \"$stream\", \"size\": $size, \"runs\": $runs, \"threads\": $threads, \"load_before\": \"$load_before\", \"load_after\": \"$load_after\", \"modes\": {"
+    first=1
+    for m in "${modes[@]}"; do
+      [ $first = 1 ] || echo ","; first=0
+      printf '  "%s": {"median_s": %s, "min_s": %s, "max_s": %s, "peak_rss_kib": %s, "runs": [%s]}' "$m" "${med[$m]}" "${lo[$m]}" "${hi[$m]}" "${rss[$m]}" \
+        "$(awk '{printf "%s[%s, %s]", (NR>1?", ":""), $1, $2}' "$tmp/times/$m")"
+    done
+    echo; echo "}}"
+  } >"$json"
+fi
+
+if [ "$micro" = 1 ]; then
+  [ -x "$build/bench/migscope_bench" ] || { echo "bench.sh: $build/bench/migscope_bench not built (cmake --build $build --target bench)" >&2; exit 2; }
+  "$build/bench/migscope_bench" --benchmark_min_time=0.2 --benchmark_out="$root/bench/results/micro-$(date +%Y%m%d).json" --benchmark_out_format=json
+fi
