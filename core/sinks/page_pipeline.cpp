@@ -1,6 +1,5 @@
 #include "sinks/page_pipeline.h"
 
-#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -11,7 +10,7 @@
 namespace migscope {
 
 PagePipeline::PagePipeline(Bytes file, const PageIndex& index, unsigned threads)
-    : file_(file), index_(index), threads_(threads == 0 ? 1 : threads) {}
+    : file_(file), index_(index), threads_(threads == 0 ? 1 : threads), releaser_(file) {}
 
 bool PagePipeline::next_batch(PageBatch& b) {
   b.pages.clear();
@@ -40,7 +39,7 @@ bool PagePipeline::next_batch(PageBatch& b) {
   return false;
 }
 
-void PagePipeline::release(const PageBatch& b) const {
+void PagePipeline::release(const PageBatch& b) {
   if (!release_) return;
   const std::byte* lo = nullptr;
   const std::byte* hi = nullptr;
@@ -51,7 +50,12 @@ void PagePipeline::release(const PageBatch& b) const {
     if (!lo || p < lo) lo = p;
     if (!hi || p > hi) hi = p;
   }
-  if (lo) release_mapped_range(file_, static_cast<std::uint64_t>(lo - begin), static_cast<std::uint64_t>(hi - begin));
+  if (!lo) return;
+  // The batch's own range, and everything well behind the furthest point
+  // reached: per-batch ranges alone leak their boundary pages, and fault-around
+  // maps back released pages just behind a new fault.
+  release_mapped_range(file_, static_cast<std::uint64_t>(lo - begin), static_cast<std::uint64_t>(hi - begin));
+  releaser_.advance(static_cast<std::uint64_t>(hi - begin));
 }
 
 Status PagePipeline::resolve(PageBatch& b, PageResolver& resolver) {
@@ -80,38 +84,42 @@ Status PagePipeline::run(const Work& work, const Consume& consume) {
     return {};
   }
 
-  // A ring of batch slots; sequence number s lives in slot s % ring.
+  // A ring of batch slots; sequence number s lives in slot s % ring. The
+  // calling thread consumes in order; it is one of the `threads_` threads, so
+  // threads_ - 1 workers resolve and work (on 2 cores: one worker hashing
+  // pages while the consumer streams the block hash and writes lines).
   struct Slot {
     PageBatch batch;
     bool ready = false;
     bool last = false;  // the producer ran dry at this sequence number
     Status status;
   };
-  const std::size_t ring = static_cast<std::size_t>(threads_) * 2 + 2;
+  const unsigned workers = threads_ - 1;
+  const std::size_t ring = static_cast<std::size_t>(workers) * 2 + 2;
   std::vector<std::unique_ptr<Slot>> slots;
   for (std::size_t i = 0; i < ring; ++i) slots.push_back(std::make_unique<Slot>());
   std::mutex mu;
-  std::condition_variable cv;
+  std::condition_variable space;  // workers wait for a free slot
+  std::condition_variable ready;  // the consumer waits for its next slot
   std::uint64_t next_seq = 0, consumed = 0;
-  bool exhausted = false;
-  std::atomic<bool> abort{false};
+  bool exhausted = false, abort = false;
 
   auto worker = [&] {
     PageResolver resolver(file_, index_);
     for (;;) {
-      std::uint64_t seq;
       Slot* slot;
       {
         std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return exhausted || abort || next_seq - consumed < ring; });
+        space.wait(lock, [&] { return exhausted || abort || next_seq - consumed < ring; });
         if (exhausted || abort) return;
-        seq = next_seq++;
+        const std::uint64_t seq = next_seq++;
         slot = slots[seq % ring].get();
         if (!next_batch(slot->batch)) {
           exhausted = true;
           slot->last = true;
           slot->ready = true;
-          cv.notify_all();
+          ready.notify_one();
+          space.notify_all();  // the other workers stop too
           return;
         }
       }
@@ -122,41 +130,39 @@ Status PagePipeline::run(const Work& work, const Consume& consume) {
         slot->status = std::move(st);
         slot->ready = true;
       }
-      cv.notify_all();
+      ready.notify_one();
     }
   };
 
   std::vector<std::thread> pool;
-  for (unsigned i = 0; i < threads_; ++i) pool.emplace_back(worker);
+  for (unsigned i = 0; i < workers; ++i) pool.emplace_back(worker);
   Status result;
   for (;;) {
     Slot* slot = slots[consumed % ring].get();
     {
       std::unique_lock lock(mu);
-      cv.wait(lock, [&] { return slot->ready; });
+      ready.wait(lock, [&] { return slot->ready; });
     }
     if (slot->last) break;
     Status st = slot->status;
     if (st.ok()) st = consume(slot->batch);
-    if (st.ok()) release(slot->batch);
     if (!st.ok()) {
       result = std::move(st);
-      abort = true;
-      cv.notify_all();
       break;
     }
+    release(slot->batch);
     {
       std::lock_guard lock(mu);
       slot->ready = false;
       ++consumed;
     }
-    cv.notify_all();
+    space.notify_one();
   }
   {
     std::lock_guard lock(mu);
     abort = true;
   }
-  cv.notify_all();
+  space.notify_all();
   for (auto& t : pool) t.join();
   return result;
 }

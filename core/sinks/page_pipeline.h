@@ -8,6 +8,7 @@
 #include <functional>
 #include <vector>
 
+#include "input/input.h"
 #include "ram/page_index.h"
 #include "wire/cursor.h"
 #include "wire/error.h"
@@ -42,13 +43,14 @@ class PagePipeline {
 
  private:
   bool next_batch(PageBatch& b);  // under the producer lock
-  void release(const PageBatch& b) const;
+  void release(const PageBatch& b);  // consumer thread only
   Status resolve(PageBatch& b, PageResolver& resolver);
 
   Bytes file_;
   const PageIndex& index_;
   unsigned threads_;
   bool release_ = false;
+  MappingReleaser releaser_;
   std::size_t cur_block_ = 0;
   std::uint64_t cur_page_ = 0;
 };
