@@ -7,6 +7,7 @@
 #include "common.h"
 #include "json/py_writer.h"
 #include "ram/page_index.h"
+#include "sinks/inorder_hasher.h"
 #include "sinks/page_hasher.h"
 #include "stream/open.h"
 #include "stream/walker.h"
@@ -35,17 +36,20 @@ int cmd_hash(int argc, char** argv) {
   auto opened = open_stream(file, vmdesc_file);
   if (!opened.ok()) return report_error(prog, file, opened.error());
   OpenStream& s = opened.value();
+  // Pass 1 indexes every page and, where a block arrives in order, hashes it
+  // on the way (on a worker thread with -j > 1); pass 2 covers the rest.
   PageIndex index(s.bytes());
+  InOrderHasher first_pass(s.bytes(), index, threads > 1, /*release_behind=*/true);
   WalkOptions options;
   options.vmdesc = s.vmdesc ? &*s.vmdesc : nullptr;
-  options.release_behind = true;  // an InputFile is a read-only mapping
-  auto summary = walk_stream(s.bytes(), s.location, options, index);
+  auto summary = walk_stream(s.bytes(), s.location, options, first_pass);
+  if (Status st = first_pass.finish(); !st.ok()) return report_error(prog, file, st.error());
   if (!summary.ok()) return report_error(prog, file, summary.error());
   json::OutBuffer out(stdout);
   HashOptions ho;
   ho.threads = threads;
   ho.release_behind = true;
-  auto sums = hash_pages(s.bytes(), index, ho, out);
+  auto sums = hash_pages(s.bytes(), index, ho, out, &first_pass);
   out.Flush();
   std::fflush(stdout);
   if (!sums.ok()) return report_error(prog, file, sums.error());

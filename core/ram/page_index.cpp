@@ -1,7 +1,6 @@
 #include "ram/page_index.h"
 
 #include <cstring>
-#include <sys/mman.h>
 
 #include "ram/xbzrle.h"
 #include "stream/format.h"
@@ -9,11 +8,6 @@
 namespace migscope {
 
 PageIndex::PageIndex(Bytes file) : base_(file.data()), page_size_(4096) {}
-
-PageIndex::~PageIndex() {
-  for (auto& b : blocks_)
-    if (b.entries) ::munmap(b.entries, b.mapped_bytes);
-}
 
 Status PageIndex::on_ram_blocks(const SectionInfo&, std::span<const RamBlock> blocks) {
   if (blocks_.empty() && !blocks.empty()) {
@@ -31,15 +25,10 @@ Status PageIndex::on_ram_blocks(const SectionInfo&, std::span<const RamBlock> bl
       return make_error(ErrorCode::unsupported, rb.header_offset,
                         "RAM block '" + b.info.name + "' of " + std::to_string(rb.length) +
                             " bytes is larger than migscope can index (64 TiB of 4 KiB pages)");
-    if (b.info.pages > 0) {
-      b.mapped_bytes = static_cast<std::size_t>(b.info.pages * sizeof(std::uint64_t));
-      void* p = ::mmap(nullptr, b.mapped_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-      if (p == MAP_FAILED)
-        return make_error(ErrorCode::io, rb.header_offset,
-                          "cannot reserve the page index of RAM block '" + b.info.name + "'");
-      b.entries = static_cast<std::uint64_t*>(p);
-      b.touched.assign(static_cast<std::size_t>((chunk_count_for(b.info.pages) + 63) / 64), 0);
-    }
+    if (!b.entries.allocate(b.info.pages))
+      return make_error(ErrorCode::io, rb.header_offset,
+                        "cannot reserve the page index of RAM block '" + b.info.name + "'");
+    b.touched.assign(static_cast<std::size_t>((chunk_count_for(b.info.pages) + 63) / 64), 0);
     blocks_.push_back(std::move(b));
   }
   return {};

@@ -14,6 +14,7 @@
 
 #include <zlib.h>
 
+#include "ram/lazy_array.h"
 #include "stream/events.h"
 #include "wire/cursor.h"
 #include "wire/error.h"
@@ -57,7 +58,6 @@ class PageIndex : public StreamVisitor {
   /// `file` is the whole input: entries store offsets into it. The page size
   /// is the stream's, taken from the first block announced.
   explicit PageIndex(Bytes file);
-  ~PageIndex() override;
   PageIndex(const PageIndex&) = delete;
   PageIndex& operator=(const PageIndex&) = delete;
 
@@ -90,8 +90,7 @@ class PageIndex : public StreamVisitor {
  private:
   struct Block {
     IndexedBlock info;
-    std::uint64_t* entries = nullptr;  // mmap'ed, MAP_NORESERVE: untouched pages cost nothing
-    std::size_t mapped_bytes = 0;
+    LazyArray entries;  // untouched pages of it cost nothing
     std::vector<std::uint64_t> touched;  // one bit per chunk
   };
   void set(Block& b, std::uint64_t page, std::uint64_t entry) {

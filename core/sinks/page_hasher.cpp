@@ -5,6 +5,7 @@
 #include <xxhash.h>
 #include <xxh_x86dispatch.h>
 
+#include "sinks/inorder_hasher.h"
 #include "sinks/page_pipeline.h"
 
 namespace migscope {
@@ -50,7 +51,7 @@ std::string json_string(std::string_view s) {
 }  // namespace
 
 Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& index, const HashOptions& options,
-                                                 json::OutBuffer& out) {
+                                                 json::OutBuffer& out, const InOrderHasher* first_pass) {
   const std::uint64_t ps = index.page_size();
   std::vector<BlockHashSummary> sums(index.block_count());
   std::vector<std::string> names(index.block_count());
@@ -91,13 +92,38 @@ Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& in
     fed = 0;
     XXH3_128bits_reset(state);
   };
-  // Close the open block, and hash the blocks before `b` that had no sent page
-  // (the pipeline skips them): their content is all zeros.
+  auto page_line = [&](std::size_t block, std::uint64_t page, std::uint64_t hash) {
+    out.Write("{\"block\":");
+    out.Write(names[block]);
+    out.Write(",\"offset\":");
+    put_u64(out, page * ps);
+    out.Write(",\"xxh3\":\"");
+    put_hex64(out, hash);
+    out.Write("\"}\n");
+    BlockHashSummary& s = sums[block];
+    ++s.pages_sent;
+    const std::uint64_t e = index.entry(block, page);
+    if (PageEntry::kind(e) == PageEntry::zero && (PageEntry::value(e) & 0xff) == 0) ++s.zero_pages;
+  };
+  // Blocks the pipeline skips: those the first pass hashed whole (their lines
+  // come from its results), and those with no sent page (all zeros).
+  std::vector<bool> hashed_already(sums.size(), false);
+  for (std::size_t i = 0; i < sums.size(); ++i) hashed_already[i] = first_pass && first_pass->complete(i);
   std::size_t next_unopened = 0;
   auto finish_blocks_before = [&](std::size_t b) {
     close_block();
     for (; next_unopened < b; ++next_unopened) {
-      if (!sums[next_unopened].whole_hash) continue;
+      BlockHashSummary& s = sums[next_unopened];
+      if (hashed_already[next_unopened]) {
+        for (std::uint64_t page = 0; page < index.block(next_unopened).pages; ++page)
+          page_line(next_unopened, page, first_pass->page_hash(next_unopened, page));
+        XXH128_hash_t h = first_pass->block_hash(next_unopened);
+        s.hi = h.high64;
+        s.lo = h.low64;
+        s.whole_hash = true;
+        continue;
+      }
+      if (!s.whole_hash) continue;
       begin_block(next_unopened);
       close_block();
     }
@@ -105,6 +131,7 @@ Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& in
 
   PagePipeline pipeline(file, index, options.threads);
   pipeline.set_release_behind(options.release_behind);
+  pipeline.skip_blocks(hashed_already);
   Status st = pipeline.run(
       [ps](PageBatch& b) -> Status {
         for (std::size_t i = 0; i < b.pages.size(); ++i) b.values[i] = XXH3_64bits(b.content[i], static_cast<std::size_t>(ps));
@@ -120,16 +147,7 @@ Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& in
         const std::uint64_t length = s.length;
         for (std::size_t i = 0; i < b.pages.size(); ++i) {
           const std::uint64_t offset = b.pages[i] * ps;
-          out.Write("{\"block\":");
-          out.Write(names[b.block]);
-          out.Write(",\"offset\":");
-          put_u64(out, offset);
-          out.Write(",\"xxh3\":\"");
-          put_hex64(out, b.values[i]);
-          out.Write("\"}\n");
-          ++s.pages_sent;
-          std::uint64_t e = index.entry(b.block, b.pages[i]);
-          if (PageEntry::kind(e) == PageEntry::zero && (PageEntry::value(e) & 0xff) == 0) ++s.zero_pages;
+          page_line(b.block, b.pages[i], b.values[i]);
           if (s.whole_hash) {
             feed_zeros_to(offset);
             std::uint64_t n = std::min<std::uint64_t>(ps, length - offset);  // a block may end mid-page

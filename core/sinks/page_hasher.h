@@ -37,8 +37,11 @@ struct HashOptions {
   bool release_behind = false;
 };
 
+class InOrderHasher;
+
 /// Write the page lines and the summary lines to `out`; returns the summaries.
+/// Blocks that `first_pass` (if given) hashed completely are not read again.
 Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& index, const HashOptions& options,
-                                                 json::OutBuffer& out);
+                                                 json::OutBuffer& out, const InOrderHasher* first_pass = nullptr);
 
 }  // namespace migscope

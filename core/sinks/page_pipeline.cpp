@@ -15,6 +15,11 @@ PagePipeline::PagePipeline(Bytes file, const PageIndex& index, unsigned threads)
 bool PagePipeline::next_batch(PageBatch& b) {
   b.pages.clear();
   while (cur_block_ < index_.block_count()) {
+    if (cur_block_ < skip_.size() && skip_[cur_block_]) {
+      ++cur_block_;
+      cur_page_ = 0;
+      continue;
+    }
     const std::uint64_t pages = index_.block(cur_block_).pages;
     while (cur_page_ < pages && b.pages.size() < kBatchPages) {
       const std::uint64_t chunk = cur_page_ / PageIndex::kChunkPages;

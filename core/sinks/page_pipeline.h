@@ -37,6 +37,8 @@ class PagePipeline {
   /// `file` is a read-only mapping: after each batch is consumed, drop the file
   /// pages it read from the resident set (they stay in the page cache).
   void set_release_behind(bool on) { release_ = on; }
+  /// Leave out the blocks whose flag is true (already handled elsewhere).
+  void skip_blocks(std::vector<bool> skip) { skip_ = std::move(skip); }
 
   /// Run over every sent page. Blocks with no sent page produce no batch.
   Status run(const Work& work, const Consume& consume);
@@ -50,6 +52,7 @@ class PagePipeline {
   const PageIndex& index_;
   unsigned threads_;
   bool release_ = false;
+  std::vector<bool> skip_;
   MappingReleaser releaser_;
   std::size_t cur_block_ = 0;
   std::uint64_t cur_page_ = 0;

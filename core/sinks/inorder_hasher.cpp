@@ -1,0 +1,152 @@
+#include "sinks/inorder_hasher.h"
+
+#include <cstring>
+
+#include <xxh_x86dispatch.h>
+
+#include "stream/format.h"
+
+namespace migscope {
+
+InOrderHasher::InOrderHasher(Bytes file, PageIndex& index, bool threaded, bool release_behind)
+    : file_(file), index_(index), release_behind_(release_behind), releaser_(file), threaded_(threaded) {
+  if (threaded_) worker_ = std::thread([this] { worker_loop(); });
+}
+
+InOrderHasher::~InOrderHasher() {
+  (void)finish();
+  for (auto& b : blocks_)
+    if (b.state) XXH3_freeState(b.state);
+}
+
+Status InOrderHasher::on_ram_blocks(const SectionInfo& s, std::span<const RamBlock> blocks) {
+  MIGSCOPE_TRY(index_.on_ram_blocks(s, blocks));
+  const std::uint64_t ps = index_.page_size();
+  for (std::size_t i = blocks_.size(); i < blocks.size(); ++i) {
+    Block b;
+    b.length = blocks[i].length;
+    b.pages = b.length / ps + (b.length % ps ? 1 : 0);
+    b.state = XXH3_createState();
+    if (!b.state || !b.hashes.allocate(b.pages))
+      return make_error(ErrorCode::io, blocks[i].header_offset, "cannot allocate hashing state");
+    XXH3_128bits_reset(b.state);
+    blocks_.push_back(std::move(b));
+  }
+  return {};
+}
+
+Status InOrderHasher::on_command(const Command& c) {
+  // A discarded page changes after it was hashed: its block takes the second pass.
+  if (c.cmd == wire::kCmdPostcopyRamDiscard)
+    for (auto& b : blocks_) b.in_order = false;
+  return index_.on_command(c);
+}
+
+Status InOrderHasher::on_pages(std::span<const RamBlock> blocks, std::span<const PageRecord> pages) {
+  const std::uint64_t ps = index_.page_size();
+  for (const PageRecord& r : pages) {
+    Block& b = blocks_[r.block];
+    if (!b.in_order) continue;
+    const std::uint64_t page = r.offset / ps;
+    const bool simple = r.kind == PageKind::zero || r.kind == PageKind::page || r.kind == PageKind::mapped;
+    if (page != b.next_page || !simple) {
+      b.in_order = false;  // re-sent, skipped ahead, or needs decoding against the past
+      continue;
+    }
+    ++b.next_page;
+    filling_.push_back(Job{r.block, page, r});
+  }
+  MIGSCOPE_TRY(index_.on_pages(blocks, pages));
+  if (pages.empty()) return {};
+  return hand_over(pages.back().file_offset);
+}
+
+Status InOrderHasher::hand_over(std::uint64_t end) {
+  // Two hashes per page: the walk's thread does the per-page XXH3-64 (the
+  // pages are hot, it just read their headers); the worker streams the
+  // block's XXH3-128, which must see the pages in order.
+  hash_pages64(filling_);
+  if (!threaded_) {
+    hash_jobs(filling_);
+    filling_.clear();
+    if (release_behind_) releaser_.advance(end);
+    return {};
+  }
+  std::uint64_t done_up_to = end;
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !has_work_; });  // the previous batch is hashed
+    if (!filling_.empty()) {
+      done_up_to = working_end_;
+      std::swap(filling_, working_);
+      working_end_ = end;
+      has_work_ = true;
+    }
+  }
+  cv_.notify_all();
+  filling_.clear();
+  // Only what the worker has finished may leave the resident set.
+  if (release_behind_) releaser_.advance(done_up_to);
+  return {};
+}
+
+void InOrderHasher::worker_loop() {
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return has_work_ || stop_; });
+      if (!has_work_ && stop_) return;
+    }
+    hash_jobs(working_);
+    {
+      std::lock_guard lock(mu_);
+      has_work_ = false;
+    }
+    cv_.notify_all();
+  }
+}
+
+const std::byte* InOrderHasher::content_of(const PageRecord& r, std::vector<std::byte>& fill_page) const {
+  if (r.kind != PageKind::zero) return r.payload.data();
+  if (r.fill == 0) return index_.zero_page();
+  // 7.2 loads a zero record with a non-zero fill as that byte repeated.
+  fill_page.assign(static_cast<std::size_t>(index_.page_size()), static_cast<std::byte>(r.fill));
+  return fill_page.data();
+}
+
+void InOrderHasher::hash_pages64(const std::vector<Job>& jobs) {
+  const std::size_t ps = static_cast<std::size_t>(index_.page_size());
+  for (const Job& j : jobs) blocks_[j.block].hashes[j.page] = XXH3_64bits(content_of(j.record, fill_walker_), ps);
+}
+
+void InOrderHasher::hash_jobs(const std::vector<Job>& jobs) {
+  const std::uint64_t ps = index_.page_size();
+  for (const Job& j : jobs) {
+    Block& b = blocks_[j.block];
+    const std::uint64_t offset = j.page * ps;
+    XXH3_128bits_update(b.state, content_of(j.record, fill_worker_),
+                        static_cast<std::size_t>(std::min<std::uint64_t>(ps, b.length - offset)));
+  }
+}
+
+Status InOrderHasher::finish() {
+  if (threaded_ && worker_.joinable()) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return !has_work_; });
+      stop_ = true;
+    }
+    cv_.notify_all();
+    worker_.join();
+  }
+  for (auto& b : blocks_)
+    if (b.in_order && b.next_page == b.pages) b.digest = XXH3_128bits_digest(b.state);
+  return {};
+}
+
+bool InOrderHasher::complete(std::size_t block) const {
+  const Block& b = blocks_[block];
+  return b.in_order && b.next_page == b.pages;
+}
+
+}  // namespace migscope

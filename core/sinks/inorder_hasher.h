@@ -1,0 +1,84 @@
+// One-pass hashing while the index is built. In the common stream shape — each
+// page of a block sent once, in ascending order, no gaps (a paused guest's
+// dump) — every page's final content is known when its record is read, so its
+// XXH3-64 and the block's running XXH3-128 are computed right then and the
+// file is not read a second time. A block that leaves that shape (a re-sent,
+// skipped or discarded page, an XBZRLE record) is simply hashed again in the
+// second pass. With threads, hashing runs on a worker while the walk goes on.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <xxhash.h>
+
+#include "input/input.h"
+#include "ram/lazy_array.h"
+#include "ram/page_index.h"
+#include "stream/events.h"
+
+namespace migscope {
+
+class InOrderHasher : public StreamVisitor {
+ public:
+  /// Forwards every event to `index`. `file` must be a read-only mapping if
+  /// `release_behind`: pages behind the hashing leave the resident set (the
+  /// walk's own release must then be off, or the worker would re-fault them).
+  InOrderHasher(Bytes file, PageIndex& index, bool threaded, bool release_behind);
+  ~InOrderHasher() override;
+  InOrderHasher(const InOrderHasher&) = delete;
+  InOrderHasher& operator=(const InOrderHasher&) = delete;
+
+  Status on_ram_blocks(const SectionInfo& s, std::span<const RamBlock> blocks) override;
+  Status on_pages(std::span<const RamBlock> blocks, std::span<const PageRecord> pages) override;
+  Status on_command(const Command& c) override;
+
+  /// Wait for the worker; call after the walk, before the results.
+  Status finish();
+
+  /// True if every page of `block` was hashed in this pass.
+  bool complete(std::size_t block) const;
+  std::uint64_t page_hash(std::size_t block, std::uint64_t page) const { return blocks_[block].hashes[page]; }
+  XXH128_hash_t block_hash(std::size_t block) const { return blocks_[block].digest; }
+
+ private:
+  struct Block {
+    std::uint64_t length = 0, pages = 0;
+    std::uint64_t next_page = 0;  // pages hashed in order so far (walker's view)
+    bool in_order = true;
+    LazyArray hashes;
+    XXH3_state_t* state = nullptr;
+    XXH128_hash_t digest{};
+  };
+  struct Job {
+    std::uint32_t block;
+    std::uint64_t page;
+    PageRecord record;
+  };
+  const std::byte* content_of(const PageRecord& r, std::vector<std::byte>& fill_page) const;
+  void hash_pages64(const std::vector<Job>& jobs);  // walker thread
+  void hash_jobs(const std::vector<Job>& jobs);     // worker thread (or walker without threads)
+  Status hand_over(std::uint64_t end);  // walker thread: give `filling_` to the worker
+  void worker_loop();
+
+  Bytes file_;
+  PageIndex& index_;
+  bool release_behind_;
+  MappingReleaser releaser_;
+  std::vector<Block> blocks_;
+  std::vector<std::byte> fill_walker_, fill_worker_;  // zero records with a non-zero fill
+
+  // Double buffer between the walker (fills) and the worker (hashes).
+  bool threaded_;
+  std::vector<Job> filling_, working_;
+  std::uint64_t working_end_ = 0;  // file offset up to which `working_` reads
+  bool has_work_ = false, stop_ = false;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::thread worker_;
+};
+
+}  // namespace migscope
