@@ -49,6 +49,7 @@ int cmd_hash(int argc, char** argv) {
   HashOptions ho;
   ho.threads = threads;
   ho.release_behind = true;
+  ho.whole_hash_budget = (std::uint64_t{64} << 30) + 64 * s.file.size();
   auto sums = hash_pages(s.bytes(), index, ho, out, &first_pass);
   out.Flush();
   std::fflush(stdout);
@@ -56,7 +57,7 @@ int cmd_hash(int argc, char** argv) {
   report_warnings(prog, file, summary.value());
   for (const auto& b : sums.value())
     if (!b.whole_hash)
-      std::fprintf(stderr, "%s: %s: note: block '%s' (%llu bytes) is too large to hash whole; block_xxh128 is null\n",
+      std::fprintf(stderr, "%s: %s: note: block '%s' (%llu bytes) is beyond the whole-block hashing budget (64 GiB + 64 x the input); block_xxh128 is null\n",
                    prog.c_str(), file.c_str(), b.name.c_str(), static_cast<unsigned long long>(b.length));
   if (out.failed() || std::ferror(stdout))
     return report_error(prog, file, make_error(ErrorCode::io, Error::no_offset, "cannot write to standard output"));

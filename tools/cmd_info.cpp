@@ -44,9 +44,9 @@ void print_text(const std::string& path, const OpenStream& s, const WalkSummary&
   std::printf("format:        %s stream v3 at offset %s\n", format_name(s.location.format), hex(s.location.stream_offset).c_str());
   if (sum.configuration) {
     const auto& c = *sum.configuration;
-    std::printf("machine:       %.*s\n", static_cast<int>(c.machine.size()), c.machine.data());
+    std::printf("machine:       %s\n", printable(c.machine).c_str());
     std::string caps;
-    for (auto cap : c.capabilities) caps += (caps.empty() ? "" : ", ") + std::string(cap);
+    for (auto cap : c.capabilities) caps += (caps.empty() ? "" : ", ") + printable(cap);
     std::printf("capabilities:  %s\n", caps.empty() ? "(none validated)" : caps.c_str());
     if (c.target_page_bits) std::printf("target bits:   %u\n", *c.target_page_bits);
     if (c.uuid) std::printf("uuid:          %s\n", uuid_text(*c.uuid).c_str());
@@ -79,7 +79,7 @@ void print_text(const std::string& path, const OpenStream& s, const WalkSummary&
     if (r.depth) kind += " [pkg]";
     bool full_header = r.type == wire::kSectionStart || r.type == wire::kSectionFull;
     std::printf("  %10s  %-8.*s %5u  %-40s %4s %4s  %-18s %10llu\n", hex(r.offset).c_str(), static_cast<int>(t.size()),
-                t.data(), r.id, r.idstr.c_str(), full_header ? std::to_string(r.instance_id).c_str() : "",
+                t.data(), r.id, printable(r.idstr).c_str(), full_header ? std::to_string(r.instance_id).c_str() : "",
                 full_header ? std::to_string(r.version_id).c_str() : "", kind.c_str(),
                 static_cast<unsigned long long>(r.size));
   }
@@ -90,7 +90,7 @@ void print_text(const std::string& path, const OpenStream& s, const WalkSummary&
   for (std::size_t i = 0; i < sum.ram_blocks.size(); ++i) {
     const auto& b = sum.ram_blocks[i];
     BlockPageStats st = i < info.block_stats.size() ? info.block_stats[i] : BlockPageStats{};
-    std::printf("  %-32.*s %18s %10llu %10llu %10llu %10llu %10llu", static_cast<int>(b.name.size()), b.name.data(),
+    std::printf("  %-32s %18s %10llu %10llu %10llu %10llu %10llu", printable(b.name).c_str(),
                 hex(b.length).c_str(), static_cast<unsigned long long>(st.records[0]),
                 static_cast<unsigned long long>(st.records[1]), static_cast<unsigned long long>(st.records[2]),
                 static_cast<unsigned long long>(st.records[3]), static_cast<unsigned long long>(st.records[4]));

@@ -28,8 +28,8 @@ int cmd_state(int argc, char** argv) {
   if (auto done = parse_command_line(argc, argv, args.prog, opts, args.file, &vm)) return *done;
   args.memory = memory;
   if (vm.count("page-size")) {
-    if (page_size < 1024 || (page_size & (page_size - 1)) != 0)
-      return report_usage(args.prog, "--page-size must be a power of two >= 1024");
+    if (page_size < 1024 || page_size > (1u << 20) || (page_size & (page_size - 1)) != 0)
+      return report_usage(args.prog, "--page-size must be a power of two from 1024 to 1048576");
     args.page_size = page_size;
   }
   return exit_code_for(print_state(args));

@@ -1,6 +1,7 @@
 // migscope: dispatch to one subcommand per file.
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <string_view>
 
 #include "common.h"
@@ -49,6 +50,14 @@ int main(int argc, char** argv) {
     return 0;
   }
   for (const auto& s : kSubcommands)
-    if (sub == s.name) return s.run(argc - 1, argv + 1);
+    if (sub == s.name) {
+      try {
+        return s.run(argc - 1, argv + 1);
+      } catch (const std::bad_alloc&) {
+        // Sizes read from the input are bounded, but memory can still run out.
+        std::fprintf(stderr, "migscope %s: out of memory (the input describes more than this machine can hold)\n", s.name);
+        return migscope::tools::exit_unsupported;
+      }
+    }
   return migscope::tools::report_usage("migscope", "unknown subcommand '" + std::string(sub) + "'");
 }

@@ -195,13 +195,13 @@ ErrorCode run_extract(const StreamArgs& args, const ExtractArgs& extract) {
 
   if (extract.upstream_listing) {
     if (s.vmdesc) std::printf("desc.json\n");
-    for (const auto& b : blocks.value()) std::printf("%s\n", b.name.c_str());
+    for (const auto& b : blocks.value()) std::printf("%s\n", printable(b.name).c_str());
     std::printf("state.json\n");
   } else {
     for (const auto& b : blocks.value())
       std::printf("%-40s %14llu bytes  %10llu pages written  (block '%s')\n", b.relative_path.c_str(),
                   static_cast<unsigned long long>(b.length), static_cast<unsigned long long>(b.pages_written),
-                  b.name.c_str());
+                  printable(b.name).c_str());
     if (s.vmdesc) std::printf("%-40s\n", "desc.json");
     std::printf("%-40s\n", "state.json");
   }

@@ -1,55 +1,58 @@
-// A zero-initialised array of 64-bit values in an anonymous MAP_NORESERVE
-// mapping: pages of it that are never written cost no memory, so one entry
-// per guest page stays cheap for sparse or huge blocks.
+// A zero-initialised array of 64-bit values, allocated in 4 KiB chunks on
+// first write: entries never written cost no memory and no address space
+// beyond an 8-byte slot per 512 entries, so one entry per guest page stays
+// cheap for sparse or huge blocks (even under a virtual-memory limit).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <sys/mman.h>
-#include <utility>
+#include <memory>
+#include <new>
+#include <set>
+#include <vector>
 
 namespace migscope {
 
 class LazyArray {
  public:
-  LazyArray() = default;
-  ~LazyArray() { reset(); }
-  LazyArray(LazyArray&& o) noexcept : data_(std::exchange(o.data_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
-  LazyArray& operator=(LazyArray&& o) noexcept {
-    if (this != &o) {
-      reset();
-      data_ = std::exchange(o.data_, nullptr);
-      bytes_ = std::exchange(o.bytes_, 0);
-    }
-    return *this;
-  }
-  LazyArray(const LazyArray&) = delete;
-  LazyArray& operator=(const LazyArray&) = delete;
+  static constexpr std::uint64_t kChunk = 512;  // entries per chunk (4 KiB)
 
-  /// Reserve `n` entries; false if the address space refused.
+  /// Size for `n` entries; false if even the chunk table cannot be had.
   bool allocate(std::uint64_t n) {
-    reset();
-    if (n == 0) return true;
-    bytes_ = static_cast<std::size_t>(n * sizeof(std::uint64_t));
-    void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) {
-      bytes_ = 0;
+    chunks_.clear();
+    allocated_.clear();
+    try {
+      chunks_.resize(static_cast<std::size_t>((n + kChunk - 1) / kChunk));
+    } catch (const std::bad_alloc&) {
       return false;
     }
-    data_ = static_cast<std::uint64_t*>(p);
     return true;
   }
-  std::uint64_t& operator[](std::uint64_t i) noexcept { return data_[i]; }
-  std::uint64_t operator[](std::uint64_t i) const noexcept { return data_[i]; }
+  std::uint64_t get(std::uint64_t i) const noexcept {
+    const auto& c = chunks_[static_cast<std::size_t>(i / kChunk)];
+    return c ? c[i % kChunk] : 0;
+  }
+  /// A reference to entry `i`, allocating its chunk; null if memory ran out.
+  std::uint64_t* ref(std::uint64_t i) noexcept {
+    auto& c = chunks_[static_cast<std::size_t>(i / kChunk)];
+    if (!c) {
+      c.reset(new (std::nothrow) std::uint64_t[kChunk]());
+      if (!c) return nullptr;
+      allocated_.insert(i / kChunk);
+    }
+    return &c[i % kChunk];
+  }
+  bool chunk_allocated(std::uint64_t chunk) const noexcept { return chunks_[static_cast<std::size_t>(chunk)] != nullptr; }
+  /// The first allocated chunk at or after `chunk`, or UINT64_MAX: walks over
+  /// huge sparse ranges cost what was written, not what was declared.
+  std::uint64_t next_allocated(std::uint64_t chunk) const {
+    auto it = allocated_.lower_bound(chunk);
+    return it == allocated_.end() ? UINT64_MAX : *it;
+  }
 
  private:
-  void reset() noexcept {
-    if (data_) ::munmap(data_, bytes_);
-    data_ = nullptr;
-    bytes_ = 0;
-  }
-  std::uint64_t* data_ = nullptr;
-  std::size_t bytes_ = 0;
+  std::vector<std::unique_ptr<std::uint64_t[]>> chunks_;
+  std::set<std::uint64_t> allocated_;
 };
 
 }  // namespace migscope

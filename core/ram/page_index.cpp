@@ -21,16 +21,23 @@ Status PageIndex::on_ram_blocks(const SectionInfo&, std::span<const RamBlock> bl
     b.info.length = rb.length;
     b.info.guest_addr = rb.guest_addr;
     b.info.pages = rb.length / page_size_ + (rb.length % page_size_ ? 1 : 0);
-    if (b.info.pages > kMaxPages)
+    total_pages_ += b.info.pages;
+    if (b.info.pages > kMaxPages || total_pages_ > kMaxPages)
       return make_error(ErrorCode::unsupported, rb.header_offset,
                         "RAM block '" + b.info.name + "' of " + std::to_string(rb.length) +
-                            " bytes is larger than migscope can index (64 TiB of 4 KiB pages)");
+                            " bytes brings the RAM to more than migscope can index (16 TiB of 4 KiB pages)");
     if (!b.entries.allocate(b.info.pages))
-      return make_error(ErrorCode::io, rb.header_offset,
+      return make_error(ErrorCode::unsupported, rb.header_offset,
                         "cannot reserve the page index of RAM block '" + b.info.name + "'");
-    b.touched.assign(static_cast<std::size_t>((chunk_count_for(b.info.pages) + 63) / 64), 0);
     blocks_.push_back(std::move(b));
   }
+  return {};
+}
+
+Status PageIndex::set(Block& b, std::uint64_t page, std::uint64_t entry) {
+  std::uint64_t* e = b.entries.ref(page);
+  if (!e) return make_error(ErrorCode::unsupported, Error::no_offset, "out of memory for the page index of block '" + b.info.name + "'");
+  *e = entry;
   return {};
 }
 
@@ -41,23 +48,23 @@ Status PageIndex::on_pages(std::span<const RamBlock>, std::span<const PageRecord
     const std::uint64_t payload = static_cast<std::uint64_t>(r.payload.data() - base_);
     switch (r.kind) {
       case PageKind::zero:
-        set(b, page, PageEntry::make(PageEntry::zero, r.fill));
+        MIGSCOPE_TRY(set(b, page, PageEntry::make(PageEntry::zero, r.fill)));
         break;
       case PageKind::page:
-        set(b, page, PageEntry::make(PageEntry::page, payload));
+        MIGSCOPE_TRY(set(b, page, PageEntry::make(PageEntry::page, payload)));
         break;
       case PageKind::mapped:
-        set(b, page, PageEntry::make(PageEntry::mapped, payload));
+        MIGSCOPE_TRY(set(b, page, PageEntry::make(PageEntry::mapped, payload)));
         break;
       case PageKind::compressed:
-        set(b, page, PageEntry::make(PageEntry::compressed, payload));
+        MIGSCOPE_TRY(set(b, page, PageEntry::make(PageEntry::compressed, payload)));
         break;
       case PageKind::xbzrle: {
         XbzrleLink link;
         link.delta_offset = payload;
         link.delta_length = static_cast<std::uint16_t>(r.payload.size());
-        link.previous = b.entries[page];
-        set(b, page, PageEntry::make(PageEntry::xbzrle, links_.size()));
+        link.previous = b.entries.get(page);
+        MIGSCOPE_TRY(set(b, page, PageEntry::make(PageEntry::xbzrle, links_.size())));
         links_.push_back(link);
         break;
       }
@@ -84,18 +91,20 @@ Status PageIndex::on_command(const Command& c) {
     if (start > b->info.length || length > b->info.length - start)
       return make_error(ErrorCode::corrupt, c.offset,
                         "POSTCOPY_RAM_DISCARD range outside block '" + std::string(name) + "'");
-    // A discarded page reads as zero until it is sent again; only touched chunks hold entries.
-    for (std::uint64_t page = start / page_size_; page < (start + length + page_size_ - 1) / page_size_; ++page) {
-      std::uint64_t chunk = page / kChunkPages;
-      if (!((b->touched[chunk / 64] >> (chunk % 64)) & 1)) {
-        page = (chunk + 1) * kChunkPages - 1;
-        continue;
-      }
-      if (b->entries[page] != 0) b->entries[page] = PageEntry::make(PageEntry::zero, 0);
+    // A discarded page reads as zero until it is sent again; only touched
+    // chunks hold entries, and only those are visited.
+    const std::uint64_t first = start / page_size_, end = (start + length + page_size_ - 1) / page_size_;
+    for (std::uint64_t chunk = index_next(*b, first / kChunkPages); chunk != UINT64_MAX && chunk * kChunkPages < end;
+         chunk = index_next(*b, chunk + 1)) {
+      const std::uint64_t lo = std::max(first, chunk * kChunkPages), hi = std::min(end, (chunk + 1) * kChunkPages);
+      for (std::uint64_t page = lo; page < hi; ++page)
+        if (b->entries.get(page) != 0) *b->entries.ref(page) = PageEntry::make(PageEntry::zero, 0);
     }
   }
   return {};
 }
+
+std::uint64_t PageIndex::index_next(const Block& b, std::uint64_t chunk) { return b.entries.next_allocated(chunk); }
 
 PageResolver::PageResolver(Bytes file, const PageIndex& index)
     : file_(file), index_(index), page_size_(index.page_size()) {}

@@ -51,9 +51,10 @@ struct IndexedBlock {
 class PageIndex : public StreamVisitor {
  public:
   /// Entries are grouped in chunks of this many pages; only touched chunks are visited.
-  static constexpr std::uint64_t kChunkPages = 512;
-  /// Blocks larger than this many pages are refused (64 TiB of 4 KiB pages).
-  static constexpr std::uint64_t kMaxPages = std::uint64_t{1} << 34;
+  static constexpr std::uint64_t kChunkPages = LazyArray::kChunk;
+  /// RAM larger than this many pages in all is refused (16 TiB of 4 KiB pages):
+  /// the chunk tables cost 8 bytes per 512 declared pages.
+  static constexpr std::uint64_t kMaxPages = std::uint64_t{1} << 32;
 
   /// `file` is the whole input: entries store offsets into it. The page size
   /// is the stream's, taken from the first block announced.
@@ -69,17 +70,19 @@ class PageIndex : public StreamVisitor {
   std::size_t block_count() const noexcept { return blocks_.size(); }
   const IndexedBlock& block(std::size_t i) const { return blocks_[i].info; }
   std::uint64_t entry(std::size_t block, std::uint64_t page) const {
-    return blocks_[block].entries[page] & ~PageEntry::kMarkBit;
+    return blocks_[block].entries.get(page) & ~PageEntry::kMarkBit;
   }
   /// Mark a page as visited; true the first time. Only for sent pages.
   bool mark_once(std::size_t block, std::uint64_t page) {
-    std::uint64_t& e = blocks_[block].entries[page];
-    if (e & PageEntry::kMarkBit) return false;
-    e |= PageEntry::kMarkBit;
+    std::uint64_t* e = blocks_[block].entries.ref(page);
+    if (!e || (*e & PageEntry::kMarkBit)) return false;
+    *e |= PageEntry::kMarkBit;
     return true;
   }
-  bool chunk_touched(std::size_t block, std::uint64_t chunk) const {
-    return (blocks_[block].touched[chunk / 64] >> (chunk % 64)) & 1;
+  bool chunk_touched(std::size_t block, std::uint64_t chunk) const { return blocks_[block].entries.chunk_allocated(chunk); }
+  /// The first touched chunk at or after `chunk`, or UINT64_MAX.
+  std::uint64_t next_touched_chunk(std::size_t block, std::uint64_t chunk) const {
+    return blocks_[block].entries.next_allocated(chunk);
   }
   static std::uint64_t chunk_count_for(std::uint64_t pages) { return (pages + kChunkPages - 1) / kChunkPages; }
   std::uint64_t chunk_count(std::size_t block) const { return chunk_count_for(blocks_[block].info.pages); }
@@ -90,20 +93,17 @@ class PageIndex : public StreamVisitor {
  private:
   struct Block {
     IndexedBlock info;
-    LazyArray entries;  // untouched pages of it cost nothing
-    std::vector<std::uint64_t> touched;  // one bit per chunk
+    LazyArray entries;  // chunks of it that no record touched cost nothing
   };
-  void set(Block& b, std::uint64_t page, std::uint64_t entry) {
-    b.entries[page] = entry;
-    std::uint64_t chunk = page / kChunkPages;
-    b.touched[chunk / 64] |= std::uint64_t{1} << (chunk % 64);
-  }
+  Status set(Block& b, std::uint64_t page, std::uint64_t entry);
+  static std::uint64_t index_next(const Block& b, std::uint64_t chunk);
 
   const std::byte* base_;
   std::uint64_t page_size_;
   std::vector<std::byte> zero_;
   std::vector<Block> blocks_;
   std::vector<XbzrleLink> links_;
+  std::uint64_t total_pages_ = 0;
 };
 
 /// Produces the final content of a page from its entry. One per thread: it

@@ -116,7 +116,14 @@ const std::byte* InOrderHasher::content_of(const PageRecord& r, std::vector<std:
 
 void InOrderHasher::hash_pages64(const std::vector<Job>& jobs) {
   const std::size_t ps = static_cast<std::size_t>(index_.page_size());
-  for (const Job& j : jobs) blocks_[j.block].hashes[j.page] = XXH3_64bits(content_of(j.record, fill_walker_), ps);
+  for (const Job& j : jobs) {
+    std::uint64_t* slot = blocks_[j.block].hashes.ref(j.page);
+    if (!slot) {
+      blocks_[j.block].in_order = false;  // out of memory here: the second pass will do it
+      continue;
+    }
+    *slot = XXH3_64bits(content_of(j.record, fill_walker_), ps);
+  }
 }
 
 void InOrderHasher::hash_jobs(const std::vector<Job>& jobs) {

@@ -41,7 +41,7 @@ class InOrderHasher : public StreamVisitor {
 
   /// True if every page of `block` was hashed in this pass.
   bool complete(std::size_t block) const;
-  std::uint64_t page_hash(std::size_t block, std::uint64_t page) const { return blocks_[block].hashes[page]; }
+  std::uint64_t page_hash(std::size_t block, std::uint64_t page) const { return blocks_[block].hashes.get(page); }
   XXH128_hash_t block_hash(std::size_t block) const { return blocks_[block].digest; }
 
  private:

@@ -58,7 +58,6 @@ Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& in
   for (std::size_t i = 0; i < index.block_count(); ++i) {
     sums[i].name = index.block(i).name;
     sums[i].length = index.block(i).length;
-    sums[i].whole_hash = index.block(i).length <= options.max_whole_block;
     names[i] = json_string(index.block(i).name);
   }
   std::vector<std::byte> zeros(ps);
@@ -108,7 +107,13 @@ Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& in
   // Blocks the pipeline skips: those the first pass hashed whole (their lines
   // come from its results), and those with no sent page (all zeros).
   std::vector<bool> hashed_already(sums.size(), false);
-  for (std::size_t i = 0; i < sums.size(); ++i) hashed_already[i] = first_pass && first_pass->complete(i);
+  std::uint64_t budget = options.whole_hash_budget;
+  for (std::size_t i = 0; i < sums.size(); ++i) {
+    hashed_already[i] = first_pass && first_pass->complete(i);
+    if (hashed_already[i]) continue;
+    sums[i].whole_hash = sums[i].length <= budget;
+    if (sums[i].whole_hash) budget -= sums[i].length;
+  }
   std::size_t next_unopened = 0;
   auto finish_blocks_before = [&](std::size_t b) {
     close_block();

@@ -31,8 +31,11 @@ struct BlockHashSummary {
 
 struct HashOptions {
   unsigned threads = 1;
-  /// Blocks longer than this are not hashed whole (hostile lengths would take hours).
-  std::uint64_t max_whole_block = std::uint64_t{1} << 40;
+  /// How many bytes of blocks the second pass may stream through the
+  /// whole-block hash (zeros of unsent pages included); blocks beyond it get
+  /// block_xxh128 null, so declared lengths cannot make a small file take
+  /// hours. The CLI sets 64 GiB + 64 x the input size.
+  std::uint64_t whole_hash_budget = std::uint64_t{64} << 30;
   /// `file` is a read-only mapping: keep the resident set bounded.
   bool release_behind = false;
 };

@@ -24,7 +24,8 @@ bool PagePipeline::next_batch(PageBatch& b) {
     while (cur_page_ < pages && b.pages.size() < kBatchPages) {
       const std::uint64_t chunk = cur_page_ / PageIndex::kChunkPages;
       if (!index_.chunk_touched(cur_block_, chunk)) {
-        cur_page_ = (chunk + 1) * PageIndex::kChunkPages;
+        const std::uint64_t next = index_.next_touched_chunk(cur_block_, chunk);
+        cur_page_ = next == UINT64_MAX ? pages : next * PageIndex::kChunkPages;
         continue;
       }
       if (index_.entry(cur_block_, cur_page_) != 0) b.pages.push_back(cur_page_);

@@ -104,7 +104,7 @@ class Walker {
     } else if (options_.vmdesc && options_.vmdesc->page_size()) {
       summary_.page_size = *options_.vmdesc->page_size();
       summary_.page_size_source = "vmdesc";
-    } else if (config && config->target_page_bits && *config->target_page_bits >= 10 && *config->target_page_bits <= 30) {
+    } else if (config && config->target_page_bits && *config->target_page_bits >= 10 && *config->target_page_bits <= 20) {
       summary_.page_size = std::uint64_t{1} << *config->target_page_bits;
       summary_.page_size_source = "configuration";
     } else {
@@ -189,8 +189,9 @@ class Walker {
       MIGSCOPE_TRY(c.read_be32("configuration subsection version"));
       if (sub == "configuration/target-page-bits") {
         MIGSCOPE_ASSIGN(std::uint32_t bits, c.read_be32("target-page-bits"));
-        if (bits < 10 || bits > 30)
-          return make_error(ErrorCode::corrupt, c.offset() - 4, "target-page-bits " + std::to_string(bits) + " (expected 10..30)");
+        // QEMU's targets use 1 KiB..64 KiB pages; allow up to 1 MiB, no more (a page is allocated per worker).
+        if (bits < 10 || bits > 20)
+          return make_error(ErrorCode::corrupt, c.offset() - 4, "target-page-bits " + std::to_string(bits) + " (expected 10..20)");
         conf.target_page_bits = bits;
       } else if (sub == "configuration/capabilities") {
         MIGSCOPE_ASSIGN(std::uint32_t count, c.read_be32("capability count"));

@@ -13,6 +13,10 @@
 namespace migscope {
 
 struct FieldValue {
+  // Declared so that clang can check std::pair<string_view, FieldValue> while
+  // FieldValue is still incomplete (libstdc++ 12).
+  FieldValue() {}
+
   enum class Kind : std::uint8_t {
     signed_int,    ///< upstream VMSDFieldInt: rendered hex, plus decimal when negative
     unsigned_int,  ///< upstream VMSDFieldUInt

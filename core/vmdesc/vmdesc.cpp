@@ -44,8 +44,8 @@ Result<Vmdesc> Vmdesc::parse(std::string_view json_text, std::uint64_t offset) {
                       "vmdesc JSON: nested deeper than " + std::to_string(kMaxDepth) + " levels");
   if (const auto* ps = json::member(root, "page_size")) {
     if (!ps->IsUint64() || ps->GetUint64() == 0 || (ps->GetUint64() & (ps->GetUint64() - 1)) != 0 ||
-        ps->GetUint64() > (1u << 30))
-      return make_error(ErrorCode::invalid_json, at(0), "vmdesc JSON: $.page_size: expected a power of two");
+        ps->GetUint64() < 1024 || ps->GetUint64() > (1u << 20))
+      return make_error(ErrorCode::invalid_json, at(0), "vmdesc JSON: $.page_size: expected a power of two from 1 KiB to 1 MiB");
     d.page_size_ = ps->GetUint64();
   }
   if (const auto* conf = json::member(root, "configuration"); conf && conf->IsObject()) d.configuration_ = conf;
