@@ -1,0 +1,33 @@
+// Shared checks of the fuzz targets: an error must be a clean value (a known
+// code, an offset inside the input); anything else aborts so libFuzzer keeps
+// the input as a crash.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <initializer_list>
+
+#include "wire/error.h"
+
+namespace migscope::fuzz {
+
+[[noreturn]] inline void fail(const char* what, const Error& e) {
+  std::fprintf(stderr, "fuzz invariant violated: %s: code %d (%.*s), offset 0x%llx: %s\n", what,
+               static_cast<int>(e.code), static_cast<int>(error_code_name(e.code).size()),
+               error_code_name(e.code).data(), static_cast<unsigned long long>(e.offset), e.detail.c_str());
+  std::abort();
+}
+
+/// An error from reading hostile input: one of `allowed`, offset within `size`
+/// (or no offset), a non-empty message.
+inline void check_error(const Error& e, std::uint64_t size, std::initializer_list<ErrorCode> allowed) {
+  bool known = false;
+  for (ErrorCode c : allowed) known = known || c == e.code;
+  if (!known) fail("unexpected error code", e);
+  if (e.has_offset() && e.offset > size) fail("error offset beyond the input", e);
+  if (e.detail.empty()) fail("error without a message", e);
+  (void)e.message();
+}
+
+}  // namespace migscope::fuzz

@@ -1,0 +1,160 @@
+// libFuzzer target: a whole input file through everything `migscope` does with
+// it: locate_stream, the vmdesc trailer, the walker with the state JSON sink,
+// the info collector and the page index, then hash_pages, a PageResolver over
+// every page, and `state -m` (the memory object written by a nested walk).
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fuzz_common.h"
+#include "json/py_writer.h"
+#include "ram/page_index.h"
+#include "sinks/info_report.h"
+#include "sinks/memory_json.h"
+#include "sinks/page_hasher.h"
+#include "sinks/state_json.h"
+#include "stream/walker.h"
+#include "vmdesc/vmdesc.h"
+
+namespace {
+
+using namespace migscope;
+
+// Forwards every event to several visitors, stopping at the first error.
+class Fanout : public StreamVisitor {
+ public:
+  explicit Fanout(std::vector<StreamVisitor*> v) : v_(std::move(v)) {}
+  Status on_configuration(const Configuration& c) override {
+    for (auto* v : v_) MIGSCOPE_TRY(v->on_configuration(c));
+    return {};
+  }
+  Status on_command(const Command& c) override {
+    for (auto* v : v_) MIGSCOPE_TRY(v->on_command(c));
+    return {};
+  }
+  Status on_section(const SectionEvent& e) override {
+    for (auto* v : v_) MIGSCOPE_TRY(v->on_section(e));
+    return {};
+  }
+  Status on_ram_blocks(const SectionInfo& s, std::span<const RamBlock> b) override {
+    for (auto* v : v_) MIGSCOPE_TRY(v->on_ram_blocks(s, b));
+    return {};
+  }
+  Status on_pages(std::span<const RamBlock> b, std::span<const PageRecord> p) override {
+    for (auto* v : v_) MIGSCOPE_TRY(v->on_pages(b, p));
+    return {};
+  }
+
+ private:
+  std::vector<StreamVisitor*> v_;
+};
+
+constexpr std::initializer_list<ErrorCode> kInputErrors = {
+    ErrorCode::truncated, ErrorCode::corrupt, ErrorCode::unsupported, ErrorCode::invalid_json, ErrorCode::not_a_stream,
+    // The page index reserves address space per block; a hostile block table
+    // can exhaust it and that is reported as an I/O error.
+    ErrorCode::io};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const Bytes file{reinterpret_cast<const std::byte*>(data), size};
+  auto loc = locate_stream(file);
+  if (!loc.ok()) {
+    fuzz::check_error(loc.error(), size, {ErrorCode::not_a_stream, ErrorCode::truncated, ErrorCode::unsupported,
+                                          ErrorCode::corrupt});
+    return 0;
+  }
+  if (loc->stream_offset > size) std::abort();
+  std::optional<Vmdesc> vmdesc;
+  if (auto trailer = find_vmdesc_trailer(file.subspan(loc->stream_offset), loc->stream_offset)) {
+    if (trailer->offset + 5 + trailer->json.size() != size) std::abort();
+    auto parsed = Vmdesc::parse(trailer->json, trailer->offset + 5);
+    if (parsed.ok())
+      vmdesc.emplace(std::move(parsed).value());
+    else
+      fuzz::check_error(parsed.error(), size, {ErrorCode::invalid_json});
+  }
+  WalkOptions options;
+  options.vmdesc = vmdesc ? &*vmdesc : nullptr;
+
+  // Pass 1: info + page index + state JSON in one walk.
+  std::string state_text;
+  InfoCollector info;
+  PageIndex index(file);
+  {
+    json::OutBuffer out(&state_text);
+    json::PyWriter w(out);
+    StateJsonSink state(w);
+    state.begin();
+    Fanout fan({&info, &index, &state});
+    auto summary = walk_stream(file, *loc, options, fan);
+    if (!summary.ok()) {
+      fuzz::check_error(summary.error(), size, kInputErrors);
+      return 0;
+    }
+    state.finish();
+    if (summary->end_offset > size) std::abort();
+    for (const auto& s : info.sections)
+      if (s.offset > size || s.size > size - s.offset) std::abort();
+  }
+
+  // Pass 2: hashes (bounded whole-block hashing: hostile lengths are a known cost).
+  {
+    std::string lines;
+    json::OutBuffer out(&lines);
+    HashOptions ho;
+    ho.threads = 1;
+    ho.max_whole_block = std::uint64_t{1} << 24;
+    auto sums = hash_pages(file, index, ho, out);
+    if (!sums.ok()) fuzz::check_error(sums.error(), size, kInputErrors);
+  }
+
+  // Every page through a resolver.
+  {
+    PageResolver resolver(file, index);
+    std::vector<std::byte> scratch(static_cast<std::size_t>(index.page_size()));
+    std::uint64_t budget = 1u << 16;
+    for (std::size_t b = 0; b < index.block_count() && budget; ++b) {
+      const std::uint64_t pages = index.block(b).pages;
+      for (std::uint64_t chunk = 0; chunk < index.chunk_count(b) && budget; ++chunk) {
+        if (!index.chunk_touched(b, chunk)) continue;
+        for (std::uint64_t p = chunk * PageIndex::kChunkPages; p < pages && p < (chunk + 1) * PageIndex::kChunkPages; ++p) {
+          std::uint64_t e = index.entry(b, p);
+          if (PageEntry::kind(e) == PageEntry::none) continue;
+          --budget;
+          auto content = resolver.resolve(e, scratch.data());
+          if (!content.ok()) {
+            fuzz::check_error(content.error(), size, kInputErrors);
+            continue;
+          }
+          volatile std::byte sink = (*content)[index.page_size() - 1];
+          (void)sink;
+        }
+      }
+    }
+  }
+
+  // Pass 3: `state -m`: the memory object is written by a nested walk.
+  {
+    std::string text;
+    json::OutBuffer out(&text);
+    json::PyWriter w(out);
+    StateJsonSink state(w);
+    state.set_memory_writer([&](json::PyWriter& writer) -> Status {
+      MemoryJson memory(writer, file, index);
+      auto r = walk_stream(file, *loc, options, memory);
+      if (!r.ok()) return std::move(r).error();
+      return {};
+    });
+    state.begin();
+    auto again = walk_stream(file, *loc, options, state);
+    if (!again.ok())
+      fuzz::check_error(again.error(), size, kInputErrors);
+    else
+      state.finish();
+  }
+  return 0;
+}

@@ -1,0 +1,115 @@
+#!/bin/sh
+# Seed corpora for the fuzz targets, from the decompressed corpus of a build.
+# usage: make-seed-corpus.sh MIGSCOPE BUILD_CORPUS_DIR OUT_DIR
+#   OUT/stream   whole streams (<= 2 MiB), and each stream with all but its
+#                smallest RAM PART section cut out (small, every device section
+#                and the trailer kept)
+#   OUT/vmdesc   trailer JSON NUL idstr NUL body, for every device section
+#   OUT/xbzrle   XBZRLE deltas from the xbzrle stream, plus hand-made ones
+#   OUT/checker  pairs of -dump-vmstate subsets and of vmdesc trailers, NUL-separated
+set -eu
+migscope=$1 corpus=$2 out=$3
+rm -rf "$out.tmp" && mkdir -p "$out.tmp/stream" "$out.tmp/vmdesc" "$out.tmp/xbzrle" "$out.tmp/checker"
+python3 - "$migscope" "$corpus" "$out.tmp" <<'PY'
+import glob, hashlib, json, os, random, struct, subprocess, sys
+migscope, corpus, out = sys.argv[1:4]
+random.seed(6)
+
+def put(kind, data):
+    name = hashlib.sha1(data).hexdigest()[:16]
+    with open(os.path.join(out, kind, name), "wb") as f:
+        f.write(data)
+
+def info(path):
+    r = subprocess.run([migscope, "info", "--json", path], capture_output=True)
+    if r.returncode != 0:
+        return None
+    return json.loads(r.stdout)
+
+def trailer(data):
+    # 0x06, be32 length reaching the end, JSON object
+    for q in range(len(data) - 2, 4, -1):
+        if data[q:q+1] == b"{" and data[q-5] == 6 and struct.unpack(">I", data[q-4:q])[0] == len(data) - q:
+            return data[q:]
+    return None
+
+streams = sorted(glob.glob(os.path.join(corpus, "streams*", "*.mig")) + glob.glob(os.path.join(corpus, "vmstate", "streams", "*.mig")))
+vmdescs = []
+for path in streams:
+    data = open(path, "rb").read()
+    meta = info(path)
+    if len(data) <= 2 << 20:
+        put("stream", data)
+    js = trailer(data)
+    if js:
+        vmdescs.append(js)
+    if not meta:
+        continue
+    secs = meta.get("sections", [])
+    parts = [s for s in secs if s["kind"] == "ram" and s["type"] == "SECTION_PART" and s.get("depth", 0) == 0]
+    if parts:
+        keep = min(parts, key=lambda s: s["size"])
+        cut = bytearray()
+        pos = 0
+        for s in parts:
+            if s is keep:
+                continue
+            cut += data[pos:s["offset"]]
+            pos = s["offset"] + s["size"]
+        cut += data[pos:]
+        if len(cut) <= 2 << 20:
+            put("stream", bytes(cut))
+    if js:
+        for s in secs:
+            if s["kind"] != "device":
+                continue
+            end = s["offset"] + s["size"] - (5 if s.get("footer") else 0)
+            body = data[end - s["body_size"]:end]
+            put("vmdesc", js + b"\0" + s["name"].encode() + b"\0" + body[:65536])
+    # XBZRLE records: header be64 with flag 0x40, [name], 0x01, be16 len, delta
+    if b"xbzrle" in os.path.basename(path).encode():
+        n = 0
+        i = 0
+        while n < 300:
+            i = data.find(b"\x01", i + 1)
+            if i < 0 or i + 3 > len(data):
+                break
+            ln = struct.unpack(">H", data[i+1:i+3])[0]
+            if 2 <= ln <= 4096 and i >= 8 and (data[i-8+7] & 0x40 or data[i-1] != 0):
+                delta = data[i+3:i+3+ln]
+                # accept only deltas QEMU's decoder accepts
+                put("xbzrle", bytes([0, n & 0xff]) + delta)
+                n += 1
+            i += 3
+for d in (b"\x00\x01\x10", b"\x05\x04\x01\xaa", b"\x80\x01\x02\xbb\xcc", b"\x7f\x7f" + b"\x11" * 127, b"\xff\x1f\x01\x00"):
+    put("xbzrle", b"\x00\x00" + d)
+
+dumps = sorted(glob.glob(os.path.join(corpus, "vmstate", "dumps", "*.json")))
+docs = []
+for p in dumps:
+    try:
+        docs.append(json.load(open(p)))
+    except Exception:
+        pass
+def subset(doc, k):
+    keys = list(doc.keys())
+    pick = sorted(random.sample(range(len(keys)), min(k, len(keys))))
+    return {keys[i]: doc[keys[i]] for i in pick}
+for i in range(60):
+    a, b = random.choice(docs), random.choice(docs)
+    k = random.choice([1, 3, 8, 20])
+    sa = subset(a, k)
+    sb = {key: b[key] for key in sa if key in b}
+    for key in list(subset(b, 2)):
+        sb.setdefault(key, b[key])
+    if random.random() < 0.5:
+        sa["vmschkmachine"] = a.get("vmschkmachine", {"Name": "pc"})
+        sb["vmschkmachine"] = b.get("vmschkmachine", {"Name": "pc"})
+    put("checker", json.dumps(sa).encode() + b"\0" + json.dumps(sb).encode())
+for i in range(20):
+    if len(vmdescs) >= 2:
+        a, b = random.sample(vmdescs, 2)
+        put("checker", a + b"\0" + b)
+PY
+rm -rf "$out" && mv "$out.tmp" "$out"
+for k in stream vmdesc xbzrle checker; do echo "$k: $(ls "$out/$k" | wc -l) seeds"; done

@@ -1,0 +1,467 @@
+// Sweeps over every corpus stream (issue 6, "Proof"): truncation at every
+// section and command boundary and at spread offsets inside payloads, and
+// single-byte corruption (xor 0xff, set 0x00, set 0x7e) at spread and
+// structural offsets. Every case runs the library the way `migscope state`,
+// `info` and `hash` do (trailer, vmdesc, walk with the state JSON sink, the
+// info collector and the page index, then every page hashed) and must end in
+// success or in a clean error: a known code, an offset inside the input, one
+// line naming it. A watchdog aborts the run (naming the case) if one case
+// hangs; each case must also finish within a time bound.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/resource.h>
+#include <time.h>
+
+#include <gtest/gtest.h>
+
+#include "input/input.h"
+#include "json/py_writer.h"
+#include "ram/page_index.h"
+#include "sinks/info_report.h"
+#include "sinks/page_hasher.h"
+#include "sinks/state_json.h"
+#include "stream/walker.h"
+#include "test_paths.h"
+#include "vmdesc/vmdesc.h"
+
+namespace migscope {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// One case may not take longer than this (the whole sweep runs in seconds).
+constexpr double kCaseSeconds = 2.0;
+// Per stream and sweep, cases stop once they used this much CPU time (they
+// run in an order where every prefix is spread over the whole file), so the
+// sweep stays well under a minute; in a release build most streams finish
+// all their cases, the slowest (ppc64: ~70 ms per walk) do a spread subset.
+constexpr double kStreamBudgetSeconds = 0.75;
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+// A case still running after this long is a hang: abort and name it.
+constexpr auto kHangAfter = std::chrono::seconds(20);
+
+std::vector<fs::path> corpus_streams() {
+  std::vector<fs::path> out;
+  fs::path root = fs::path(test::binary_dir()) / "corpus";
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) return out;
+  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    if (it->is_regular_file() && it->path().extension() == ".mig") out.push_back(it->path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::byte> load(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::vector<char> raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::vector<std::byte> out(raw.size());
+  std::memcpy(out.data(), raw.data(), raw.size());
+  return out;
+}
+
+// Aborts the process, naming the case, if a case runs longer than kHangAfter.
+class Watchdog {
+ public:
+  Watchdog() : thread_([this] { loop(); }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> l(m_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void begin(std::string name) {
+    std::lock_guard<std::mutex> l(m_);
+    name_ = std::move(name);
+    deadline_ = Clock::now() + kHangAfter;
+    armed_ = true;
+    cv_.notify_all();
+  }
+  void end() {
+    std::lock_guard<std::mutex> l(m_);
+    armed_ = false;
+  }
+
+ private:
+  void loop() {
+    std::unique_lock<std::mutex> l(m_);
+    while (!stop_) {
+      if (armed_ && Clock::now() > deadline_) {
+        std::fprintf(stderr, "sweep: case '%s' hangs (> %lld s); aborting\n", name_.c_str(),
+                     static_cast<long long>(kHangAfter.count()));
+        std::fflush(stderr);
+        std::abort();
+      }
+      cv_.wait_for(l, std::chrono::milliseconds(200));
+    }
+  }
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::string name_;
+  Clock::time_point deadline_{};
+  bool armed_ = false, stop_ = false;
+  std::thread thread_;
+};
+
+class Fanout : public StreamVisitor {
+ public:
+  explicit Fanout(std::vector<StreamVisitor*> v) : v_(std::move(v)) {}
+  Status on_configuration(const Configuration& c) override {
+    for (auto* v : v_) MIGSCOPE_TRY(v->on_configuration(c));
+    return {};
+  }
+  Status on_command(const Command& c) override {
+    for (auto* v : v_) MIGSCOPE_TRY(v->on_command(c));
+    return {};
+  }
+  Status on_section(const SectionEvent& e) override {
+    for (auto* v : v_) MIGSCOPE_TRY(v->on_section(e));
+    return {};
+  }
+  Status on_ram_blocks(const SectionInfo& s, std::span<const RamBlock> b) override {
+    for (auto* v : v_) MIGSCOPE_TRY(v->on_ram_blocks(s, b));
+    return {};
+  }
+  Status on_pages(std::span<const RamBlock> b, std::span<const PageRecord> p) override {
+    for (auto* v : v_) MIGSCOPE_TRY(v->on_pages(b, p));
+    return {};
+  }
+
+ private:
+  std::vector<StreamVisitor*> v_;
+};
+
+// The vmdesc of the intact file, reused by cases that leave its bytes alone.
+struct CachedVmdesc {
+  std::uint64_t offset = 0;  // of the 0x06 byte
+  std::size_t json_size = 0;
+  std::optional<Vmdesc> vmdesc;
+};
+
+// What one case ended with.
+struct Outcome {
+  bool ok = false;
+  Error error;
+  std::string stage;
+};
+
+// Run one input through locate, trailer, vmdesc, walk (state + info + index)
+// and hash. `untouched_before`: the bytes from this offset on are those of
+// the intact file (a cached vmdesc for a trailer lying there may be reused).
+Outcome run_case(Bytes file, const CachedVmdesc& cache, std::uint64_t untouched_from) {
+  Outcome out;
+  auto fail = [&](const char* stage, Error e) {
+    out.ok = false;
+    out.stage = stage;
+    out.error = std::move(e);
+    return out;
+  };
+  auto loc = locate_stream(file);
+  if (!loc.ok()) return fail("locate_stream", loc.error());
+  std::optional<Vmdesc> own;
+  const Vmdesc* vmdesc = nullptr;
+  if (auto trailer = find_vmdesc_trailer(file.subspan(loc->stream_offset), loc->stream_offset)) {
+    if (cache.vmdesc && trailer->offset == cache.offset && trailer->json.size() == cache.json_size &&
+        trailer->offset >= untouched_from) {
+      vmdesc = &*cache.vmdesc;
+    } else {
+      auto parsed = Vmdesc::parse(trailer->json, trailer->offset + 5);
+      if (!parsed.ok()) return fail("vmdesc", parsed.error());  // as open_stream: a broken trailer is an error
+      own.emplace(std::move(parsed).value());
+      vmdesc = &*own;
+    }
+  }
+  WalkOptions options;
+  options.vmdesc = vmdesc;
+  std::string state_text;
+  InfoCollector info;
+  PageIndex index(file);
+  {
+    json::OutBuffer buf(&state_text);
+    json::PyWriter w(buf);
+    StateJsonSink state(w);
+    state.begin();
+    Fanout fan({&info, &index, &state});
+    auto summary = walk_stream(file, *loc, options, fan);
+    if (!summary.ok()) return fail("walk", summary.error());
+    state.finish();
+  }
+  std::string lines;
+  json::OutBuffer buf(&lines);
+  HashOptions ho;
+  ho.threads = 1;
+  auto sums = hash_pages(file, index, ho, buf);
+  if (!sums.ok()) return fail("hash", sums.error());
+  out.ok = true;
+  return out;
+}
+
+bool acceptable_code(ErrorCode c) {
+  return c == ErrorCode::truncated || c == ErrorCode::corrupt || c == ErrorCode::unsupported ||
+         c == ErrorCode::invalid_json || c == ErrorCode::not_a_stream;
+}
+
+struct Stream {
+  fs::path path;
+  std::vector<std::byte> bytes;
+  CachedVmdesc cache;
+  InfoCollector info;  // of the intact walk
+  bool walked = false;
+};
+
+Stream prepare(const fs::path& p) {
+  Stream s;
+  s.path = p;
+  s.bytes = load(p);
+  Bytes file{s.bytes.data(), s.bytes.size()};
+  auto loc = locate_stream(file);
+  if (!loc.ok()) return s;
+  if (auto trailer = find_vmdesc_trailer(file.subspan(loc->stream_offset), loc->stream_offset)) {
+    auto parsed = Vmdesc::parse(trailer->json, trailer->offset + 5);
+    if (parsed.ok()) {
+      s.cache.offset = trailer->offset;
+      s.cache.json_size = trailer->json.size();
+      s.cache.vmdesc.emplace(std::move(parsed).value());
+    }
+  }
+  WalkOptions options;
+  options.vmdesc = s.cache.vmdesc ? &*s.cache.vmdesc : nullptr;
+  s.walked = walk_stream(file, *loc, options, s.info).ok();
+  return s;
+}
+
+class Sweep {
+ public:
+  explicit Sweep(const Stream& s) : s_(s) {}
+
+  void check(const std::string& what, Bytes input, std::uint64_t untouched_from) {
+    const std::string name = s_.path.filename().string() + " " + what;
+    dog_.begin(name);
+    auto t0 = Clock::now();
+    double cpu0 = thread_cpu_seconds();
+    Outcome o = run_case(input, s_.cache, untouched_from);
+    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    cpu_ += thread_cpu_seconds() - cpu0;
+    dog_.end();
+    ++cases_;
+    seconds_ += secs;
+    if (secs > kCaseSeconds) report(name + ": took " + std::to_string(secs) + " s (bound " + std::to_string(kCaseSeconds) + " s)");
+    if (o.ok) return;
+    const Error& e = o.error;
+    std::string msg = e.message();
+    if (!acceptable_code(e.code))
+      report(name + ": " + o.stage + " failed with code '" + std::string(error_code_name(e.code)) + "': " + msg);
+    if (e.has_offset() && e.offset > input.size())
+      report(name + ": " + o.stage + " error offset 0x" + hex(e.offset) + " beyond the input (0x" + hex(input.size()) + "): " + msg);
+    if (e.detail.empty() || std::any_of(msg.begin(), msg.end(), [](char ch) {
+          auto c = static_cast<unsigned char>(ch);
+          return c < 0x20 || c == 0x7f;
+        }))
+      report(name + ": " + o.stage + " error is not one printable line (the CLI prints it as is): '" + printable(msg) + "'");
+    if (e.has_offset() && msg.find("at 0x") == std::string::npos)
+      report(name + ": " + o.stage + " error with an offset does not say 'at 0x': " + msg);
+  }
+
+  std::size_t cases() const { return cases_; }
+  bool exhausted() const { return cpu_ > kStreamBudgetSeconds; }
+  double seconds() const { return seconds_; }
+
+ private:
+  static std::string hex(std::uint64_t v) {
+    char b[24];
+    std::snprintf(b, sizeof b, "%llx", static_cast<unsigned long long>(v));
+    return b;
+  }
+  static std::string printable(const std::string& m) {
+    std::string out;
+    for (unsigned char c : m.substr(0, 300)) {
+      if (c < 0x20 || c == 0x7f) {
+        char b[8];
+        std::snprintf(b, sizeof b, "\\x%02x", c);
+        out += b;
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    return out;
+  }
+  void report(const std::string& line) {
+    if (++failures_ <= 20) ADD_FAILURE() << line;
+  }
+  const Stream& s_;
+  Watchdog dog_;
+  std::size_t cases_ = 0, failures_ = 0;
+  double seconds_ = 0, cpu_ = 0;
+};
+
+// Offsets spread over [lo, hi): n of them, deterministic.
+std::vector<std::uint64_t> spread(std::uint64_t lo, std::uint64_t hi, std::size_t n, std::uint64_t salt) {
+  std::vector<std::uint64_t> out;
+  if (hi <= lo) return out;
+  std::uint64_t span = hi - lo;
+  std::uint64_t x = 0x9e3779b97f4a7c15ull ^ salt;
+  for (std::size_t i = 0; i < n; ++i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    // Stratified: one offset in each of n equal slices, jittered inside it.
+    std::uint64_t slice_lo = lo + span * i / n, slice_hi = lo + span * (i + 1) / n;
+    out.push_back(slice_hi > slice_lo ? slice_lo + x % (slice_hi - slice_lo) : slice_lo);
+  }
+  return out;
+}
+
+// `v` reordered so that every prefix is spread over all of it (bit-reversed
+// indices), for sweeps that may stop early on their time budget.
+template <typename T>
+std::vector<T> spread_order(const std::vector<T>& v) {
+  std::size_t bits = 0;
+  while ((std::size_t{1} << bits) < v.size()) ++bits;
+  std::vector<T> out;
+  out.reserve(v.size());
+  for (std::size_t i = 0; i < (std::size_t{1} << bits); ++i) {
+    std::size_t r = 0;
+    for (std::size_t b = 0; b < bits; ++b)
+      if (i & (std::size_t{1} << b)) r |= std::size_t{1} << (bits - 1 - b);
+    if (r < v.size()) out.push_back(v[r]);
+  }
+  return out;
+}
+
+void maxrss_bound(const char* what) {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  // ru_maxrss is in KiB. The largest corpus stream is ~23 MB; everything a
+  // case builds is bounded by the input, so the process stays far below this.
+  EXPECT_LT(ru.ru_maxrss, 2L * 1024 * 1024) << what << ": peak resident set " << ru.ru_maxrss << " KiB";
+}
+
+TEST(Sweep, CorpusIsThere) {
+  auto streams = corpus_streams();
+  if (streams.empty()) GTEST_SKIP() << "no decompressed corpus under " << test::binary_dir() << "/corpus";
+  EXPECT_GE(streams.size(), 20u);
+  for (const auto& p : streams) {
+    Stream s = prepare(p);
+    EXPECT_TRUE(s.walked) << p << " does not walk cleanly intact";
+  }
+}
+
+TEST(Sweep, TruncationAtBoundariesAndInsidePayloads) {
+  auto streams = corpus_streams();
+  if (streams.empty()) GTEST_SKIP() << "no decompressed corpus";
+  std::size_t total = 0;
+  for (const auto& p : streams) {
+    Stream s = prepare(p);
+    Sweep sweep(s);
+    const std::uint64_t size = s.bytes.size();
+    std::vector<std::uint64_t> cuts = {0, 1, 4, 7, 8, 9, size - 1};
+    for (const auto& r : s.info.sections) {
+      for (std::uint64_t o : {r.offset, r.offset + 1, r.offset + 5, r.offset + r.size - r.body_size - (r.has_footer ? 5 : 0),
+                              r.offset + r.size - 1, r.offset + r.size - 4, r.offset + r.size})
+        cuts.push_back(o);
+    }
+    for (const auto& c : s.info.commands)
+      for (std::uint64_t o : {c.offset, c.offset + 3, c.offset + 5u + c.length}) cuts.push_back(o);
+    if (s.cache.vmdesc)
+      for (std::uint64_t o : {s.cache.offset, s.cache.offset + 1, s.cache.offset + 5, s.cache.offset + 6,
+                              s.cache.offset + 5 + s.cache.json_size / 2})
+        cuts.push_back(o);
+    // Inside payloads: the biggest sections (RAM parts, device state) and everywhere.
+    for (std::uint64_t o : spread(0, size, 50, size)) cuts.push_back(o);
+    for (const auto& r : s.info.sections)
+      if (r.size > 4096)
+        for (std::uint64_t o : spread(r.offset, r.offset + r.size, 4, r.offset)) cuts.push_back(o);
+    std::sort(cuts.begin(), cuts.end());
+    cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+    for (std::uint64_t cut : spread_order(cuts)) {
+      if (cut >= size) continue;
+      if (sweep.exhausted()) break;
+      // A separate allocation of exactly `cut` bytes, so ASan sees any read past the end.
+      std::vector<std::byte> prefix(s.bytes.begin(), s.bytes.begin() + static_cast<std::ptrdiff_t>(cut));
+      sweep.check("truncated at 0x" + std::to_string(cut), Bytes{prefix.data(), prefix.size()}, cut);
+    }
+    total += sweep.cases();
+    if (std::getenv("MIGSCOPE_SWEEP_VERBOSE"))
+      std::printf("[ sweep    ] %s: %zu cases, %.2f s\n", p.filename().c_str(), sweep.cases(), sweep.seconds());
+  }
+  std::printf("[ sweep    ] %zu truncation cases over %zu streams\n", total, streams.size());
+  maxrss_bound("truncation sweep");
+}
+
+TEST(Sweep, SingleByteCorruption) {
+  auto streams = corpus_streams();
+  if (streams.empty()) GTEST_SKIP() << "no decompressed corpus";
+  std::size_t total = 0;
+  for (const auto& p : streams) {
+    Stream s = prepare(p);
+    Sweep sweep(s);
+    const std::uint64_t size = s.bytes.size();
+    // ~200 offsets: half spread over the file, half on structure (section
+    // headers and footers, command headers, the trailer's header and JSON).
+    std::vector<std::uint64_t> at = spread(0, size, 100, size * 7);
+    std::vector<std::uint64_t> structural = {0, 3, 7, 8, 12};
+    for (const auto& r : s.info.sections) {
+      const std::uint64_t body = r.offset + r.size - r.body_size - (r.has_footer ? 5 : 0);
+      for (std::uint64_t o : {r.offset, r.offset + 4, r.offset + 5, body - 1, body, body + 1, body + 8,
+                              r.offset + r.size - 5, r.offset + r.size - 1})
+        structural.push_back(o);
+    }
+    for (const auto& c : s.info.commands)
+      for (std::uint64_t o : {c.offset, c.offset + 2, c.offset + 4, c.offset + 5}) structural.push_back(o);
+    if (s.cache.vmdesc) {
+      for (std::uint64_t o : {s.cache.offset, s.cache.offset + 1, s.cache.offset + 4, s.cache.offset + 5})
+        structural.push_back(o);
+      for (std::uint64_t o : spread(s.cache.offset + 5, size, 20, 3)) structural.push_back(o);
+    }
+    std::sort(structural.begin(), structural.end());
+    structural.erase(std::unique(structural.begin(), structural.end()), structural.end());
+    // Keep ~100 structural offsets, evenly chosen.
+    const std::size_t keep = std::min<std::size_t>(structural.size(), 100);
+    for (std::size_t i = 0; i < keep; ++i) at.push_back(structural[i * structural.size() / keep]);
+    std::sort(at.begin(), at.end());
+    at.erase(std::unique(at.begin(), at.end()), at.end());
+
+    std::vector<std::byte> work = s.bytes;
+    for (std::uint64_t o : spread_order(at)) {
+      if (o >= size) continue;
+      if (sweep.exhausted()) break;
+      const std::byte orig = work[o];
+      for (int kind = 0; kind < 3; ++kind) {
+        std::byte v = kind == 0 ? (orig ^ std::byte{0xff}) : kind == 1 ? std::byte{0x00} : std::byte{0x7e};
+        if (v == orig) continue;
+        work[o] = v;
+        static const char* const kNames[] = {"xor 0xff", "set 0x00", "set 0x7e"};
+        sweep.check(std::string(kNames[kind]) + " at " + std::to_string(o), Bytes{work.data(), work.size()}, o + 1);
+      }
+      work[o] = orig;
+    }
+    total += sweep.cases();
+    if (std::getenv("MIGSCOPE_SWEEP_VERBOSE"))
+      std::printf("[ sweep    ] %s: %zu cases, %.2f s\n", p.filename().c_str(), sweep.cases(), sweep.seconds());
+  }
+  std::printf("[ sweep    ] %zu corruption cases over %zu streams\n", total, streams.size());
+  maxrss_bound("corruption sweep");
+}
+
+}  // namespace
+}  // namespace migscope
