@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages migscope needs to build and test, if missing.
 # Run as root (or with sudo available). Safe to run again.
+#   install-deps.sh          build + test suite
+#   install-deps.sh --full   also clang and its runtime, for the libFuzzer targets
 set -euo pipefail
 
 packages=(
@@ -10,6 +12,9 @@ packages=(
   libgtest-dev libbenchmark-dev
   libxml2-utils
 )
+if [ "${1:-}" = "--full" ]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
