@@ -107,7 +107,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     json::OutBuffer out(&lines);
     HashOptions ho;
     ho.threads = 1;
-    ho.max_whole_block = std::uint64_t{1} << 24;
+    ho.whole_hash_budget = std::uint64_t{1} << 24;
     auto sums = hash_pages(file, index, ho, out);
     if (!sums.ok()) fuzz::check_error(sums.error(), size, kInputErrors);
   }
