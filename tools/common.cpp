@@ -29,22 +29,6 @@ int report_usage(std::string_view prog, std::string_view message) {
   return exit_usage;
 }
 
-std::string printable(std::string_view name) {
-  std::string out;
-  out.reserve(name.size());
-  for (char ch : name) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c >= 0x20 && c != 0x7f) {
-      out += ch;
-    } else {
-      char esc[8];
-      std::snprintf(esc, sizeof esc, "\\x%02x", c);
-      out += esc;
-    }
-  }
-  return out;
-}
-
 std::optional<int> parse_command_line(int argc, char** argv, std::string_view prog,
                                       const boost::program_options::options_description& opts, std::string& file,
                                       boost::program_options::variables_map* vm) {

@@ -17,10 +17,6 @@ int report_error(std::string_view prog, std::string_view file, const Error& erro
 /// Print "<prog>: <message>" and a usage hint to stderr; return exit_usage.
 int report_usage(std::string_view prog, std::string_view message);
 
-/// A name read from the input, safe to print on a terminal: control bytes
-/// (ESC, NUL, newlines...) become \xNN.
-std::string printable(std::string_view name);
-
 /// Parse a subcommand's argv: the options in `opts` (which should include
 /// "help,h") plus one positional FILE stored into `file`. Returns an exit code
 /// when the command should stop now (help printed: 0; usage error reported: 2;

@@ -19,6 +19,22 @@ std::string_view error_code_name(ErrorCode code) noexcept {
   return "unknown";
 }
 
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != 0x7f) {
+      out += ch;
+    } else {
+      char esc[8];
+      std::snprintf(esc, sizeof esc, "\\x%02x", c);
+      out += esc;
+    }
+  }
+  return out;
+}
+
 std::string Error::message() const {
   std::string out;
   if (has_offset()) {
@@ -31,16 +47,7 @@ std::string Error::message() const {
     out += ": ";
     // Details quote names read from the input: keep the message one printable
     // line whatever bytes they hold.
-    for (char ch : detail) {
-      auto c = static_cast<unsigned char>(ch);
-      if (c >= 0x20 && c != 0x7f) {
-        out += ch;
-      } else {
-        char esc[8];
-        std::snprintf(esc, sizeof esc, "\\x%02x", c);
-        out += esc;
-      }
-    }
+    out += printable(detail);
   }
   return out;
 }

@@ -23,6 +23,10 @@ enum class ErrorCode : std::uint8_t {
   io,               ///< the operating system refused a read or a write
 };
 
+/// Text read from the input made safe for one line on a terminal: control
+/// bytes (NUL, ESC, newlines, DEL) become \xNN; everything else is kept.
+std::string printable(std::string_view text);
+
 /// Short stable name of a code ("truncated", "corrupt", ...).
 std::string_view error_code_name(ErrorCode code) noexcept;
 
