@@ -141,7 +141,9 @@ TEST(RamCorpus, HashAgreesWithExtractedFilesAtEveryThreadCount) {
       continue;
     SCOPED_TRACE(s.name);
     std::string h1, h2, h8;
-    const std::string tool = "'" + tool_path("migscope") + "' hash '" + s.path + "' -j ";
+    std::string tool = "'";
+    tool += tool_path("migscope");
+    tool += "' hash '" + s.path + "' -j ";
     ASSERT_EQ(run_command(tool + "1", &h1), 0);
     ASSERT_EQ(run_command(tool + "2", &h2), 0);
     ASSERT_EQ(run_command(tool + "8", &h8), 0);
