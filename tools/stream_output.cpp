@@ -160,14 +160,18 @@ ErrorCode run_extract(const StreamArgs& args, const ExtractArgs& extract) {
   }
   if (auto st = out.reserve("state.json"); !st.ok()) return fail(st.error());
 
-  // Pass 1: where every page's latest version is.
+  // One pass over the stream: every page record written where it belongs
+  // (later versions overwrite earlier ones), on a worker with -j > 1.
   PageIndex index(s.bytes());
+  StreamingExtractor extractor(s.bytes(), index, out, extract.threads > 1, /*release_behind=*/true);
   WalkOptions options;
   options.vmdesc = s.vmdesc ? &*s.vmdesc : nullptr;
-  options.release_behind = true;  // an InputFile is a read-only mapping
   options.page_size = args.page_size;
-  auto summary = walk_stream(s.bytes(), s.location, options, index);
+  auto summary = walk_stream(s.bytes(), s.location, options, extractor);
+  Status written = extractor.finish();
   if (!summary.ok()) return fail(summary.error());
+  if (!written.ok()) return fail(written.error());
+  const std::vector<ExtractedBlock>& blocks = extractor.blocks();
 
   if (s.vmdesc) {
     Status st = write_json_file(out, "desc.json", [&](json::OutBuffer& o) -> Status {
@@ -177,9 +181,7 @@ ErrorCode run_extract(const StreamArgs& args, const ExtractArgs& extract) {
     });
     if (!st.ok()) return fail(st.error());
   }
-  // Pass 2: the blocks.
-  auto blocks = extract_blocks(s.bytes(), index, out, extract.threads, true);
-  if (!blocks.ok()) return fail(blocks.error());
+  options.release_behind = true;  // an InputFile is a read-only mapping
   // Pass 3: the device state, as upstream writes it (no trailing newline).
   Status st = write_json_file(out, "state.json", [&](json::OutBuffer& o) -> Status {
     json::PyWriter w(o);
@@ -195,10 +197,10 @@ ErrorCode run_extract(const StreamArgs& args, const ExtractArgs& extract) {
 
   if (extract.upstream_listing) {
     if (s.vmdesc) std::printf("desc.json\n");
-    for (const auto& b : blocks.value()) std::printf("%s\n", printable(b.name).c_str());
+    for (const auto& b : blocks) std::printf("%s\n", printable(b.name).c_str());
     std::printf("state.json\n");
   } else {
-    for (const auto& b : blocks.value())
+    for (const auto& b : blocks)
       std::printf("%-40s %14llu bytes  %10llu pages written  (block '%s')\n", b.relative_path.c_str(),
                   static_cast<unsigned long long>(b.length), static_cast<unsigned long long>(b.pages_written),
                   printable(b.name).c_str());

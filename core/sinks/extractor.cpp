@@ -2,62 +2,220 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <unistd.h>
 
-#include "sinks/page_pipeline.h"
+#include "stream/format.h"
 
 namespace migscope {
 
-Result<std::vector<ExtractedBlock>> extract_blocks(Bytes file, const PageIndex& index, OutputDir& dir, unsigned threads,
-                                                   bool release_behind) {
-  std::vector<ExtractedBlock> blocks(index.block_count());
-  std::vector<int> fds(index.block_count(), -1);
-  for (std::size_t i = 0; i < blocks.size(); ++i) {
-    blocks[i].name = index.block(i).name;
-    blocks[i].relative_path = safe_relative_path(blocks[i].name);
-    blocks[i].length = index.block(i).length;
-    MIGSCOPE_TRY(dir.reserve(blocks[i].relative_path));
+namespace {
+
+Error write_error(const OutputDir& dir, const ExtractedBlock& b) {
+  return make_error(ErrorCode::io, Error::no_offset,
+                    "cannot write " + dir.path() + "/" + b.relative_path + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+StreamingExtractor::StreamingExtractor(Bytes file, PageIndex& index, OutputDir& dir, bool threaded, bool release_behind)
+    : file_(file), index_(index), dir_(dir), release_behind_(release_behind), releaser_(file), resolver_(file, index),
+      threaded_(threaded) {
+  if (threaded_) worker_ = std::thread([this] { worker_loop(); });
+}
+
+StreamingExtractor::~StreamingExtractor() { (void)finish(); }
+
+Status StreamingExtractor::on_ram_blocks(const SectionInfo& s, std::span<const RamBlock> blocks) {
+  MIGSCOPE_TRY(index_.on_ram_blocks(s, blocks));
+  const std::uint64_t ps = index_.page_size();
+  for (std::size_t i = blocks_.size(); i < blocks.size(); ++i) {
+    ExtractedBlock b;
+    b.name = std::string(blocks[i].name);
+    b.relative_path = safe_relative_path(b.name);
+    b.length = blocks[i].length;
+    MIGSCOPE_TRY(dir_.reserve(b.relative_path));
+    MIGSCOPE_ASSIGN(int fd, dir_.create(b.relative_path, b.length));
+    LazyArray bits;
+    const std::uint64_t pages = b.length / ps + (b.length % ps ? 1 : 0);
+    if (!bits.allocate((pages + 63) / 64))
+      return make_error(ErrorCode::unsupported, blocks[i].header_offset, "out of memory for block '" + b.name + "'");
+    // The writer reads these; it is idle while blocks are announced (START).
+    MIGSCOPE_TRY(wait_idle());
+    blocks_.push_back(std::move(b));
+    fds_.push_back(fd);
+    written_.push_back(std::move(bits));
   }
-  for (std::size_t i = 0; i < blocks.size(); ++i) {
-    MIGSCOPE_ASSIGN(fds[i], dir.create(blocks[i].relative_path, blocks[i].length));
+  return {};
+}
+
+Status StreamingExtractor::on_pages(std::span<const RamBlock> blocks, std::span<const PageRecord> pages) {
+  const std::size_t first_link = index_.xbzrle_links().size();
+  MIGSCOPE_TRY(index_.on_pages(blocks, pages));
+  if (pages.empty()) return {};
+  const std::uint64_t ps = index_.page_size();
+  std::size_t link = first_link;
+  for (const PageRecord& r : pages) {
+    Write w{r.block, r.offset / ps, nullptr, Write::kInput};
+    const auto payload = static_cast<std::uint64_t>(r.payload.data() - file_.data());
+    std::uint64_t entry = 0;
+    switch (r.kind) {
+      case PageKind::zero:
+        if (r.fill == 0) w.decoded = Write::kHole;
+        entry = PageEntry::make(PageEntry::zero, r.fill);
+        break;
+      case PageKind::page:
+      case PageKind::mapped:
+        w.content = r.payload.data();
+        break;
+      case PageKind::compressed:
+        entry = PageEntry::make(PageEntry::compressed, payload);
+        break;
+      case PageKind::xbzrle:
+        entry = PageEntry::make(PageEntry::xbzrle, link++);
+        break;
+    }
+    if (w.decoded == Write::kInput && !w.content) {
+      // This version's bytes must be produced now, against the versions before it.
+      const std::size_t off = filling_.decoded.size();
+      filling_.decoded.resize(off + static_cast<std::size_t>(ps));
+      MIGSCOPE_ASSIGN(const std::byte* p, resolver_.resolve(entry, filling_.decoded.data() + off));
+      if (p != filling_.decoded.data() + off) std::memcpy(filling_.decoded.data() + off, p, static_cast<std::size_t>(ps));
+      w.decoded = off;
+    }
+    filling_.writes.push_back(w);
   }
-  const std::uint64_t ps = index.page_size();
-  PagePipeline pipeline(file, index, threads);
-  pipeline.set_release_behind(release_behind);
-  Status st = pipeline.run(
-      [&](PageBatch& b) -> Status {
-        const int fd = fds[b.block];
-        const std::uint64_t length = index.block(b.block).length;
-        std::uint64_t written = 0;
-        for (std::size_t i = 0; i < b.pages.size(); ++i) {
-          const std::byte* content = b.content[i];
-          const std::uint64_t entry = index.entry(b.block, b.pages[i]);
-          // Zero pages stay holes in the sparse file.
-          if (PageEntry::kind(entry) == PageEntry::zero && (PageEntry::value(entry) & 0xff) == 0) continue;
-          const std::uint64_t offset = b.pages[i] * ps;
-          std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(ps, length - offset));
-          while (n > 0) {
-            ssize_t w = ::pwrite(fd, content, n, static_cast<off_t>(offset));
-            if (w < 0) {
-              if (errno == EINTR) continue;
-              return make_error(ErrorCode::io, Error::no_offset,
-                                "cannot write " + dir.path() + "/" + blocks[b.block].relative_path + ": " +
-                                    std::strerror(errno));
-            }
-            content += w;
-            n -= static_cast<std::size_t>(w);
-          }
-          ++written;
-        }
-        b.values[0] = written;
-        return {};
-      },
-      [&](const PageBatch& b) -> Status {
-        blocks[b.block].pages_written += b.values[0];
-        return {};
-      });
-  if (!st.ok()) return std::move(st).error();
-  return blocks;
+  return hand_over(pages.back().file_offset);
+}
+
+Status StreamingExtractor::on_command(const Command& c) {
+  MIGSCOPE_TRY(index_.on_command(c));
+  if (c.cmd != wire::kCmdPostcopyRamDiscard) return {};
+  // Discarded pages read as zero until sent again: punch them out of the files.
+  MIGSCOPE_TRY(hand_over(c.offset));
+  MIGSCOPE_TRY(wait_idle());
+  Bytes p = c.payload;
+  std::string_view name = as_chars(p.subspan(2, static_cast<std::uint8_t>(p[1])));
+  const std::uint64_t ps = index_.page_size();
+  for (std::uint32_t b = 0; b < blocks_.size(); ++b) {
+    if (blocks_[b].name != name) continue;
+    for (std::size_t at = 3 + name.size(); at + 16 <= p.size(); at += 16) {
+      const std::uint64_t first = load_be64(p.data() + at) / ps;
+      const std::uint64_t end = first + (load_be64(p.data() + at + 8) + ps - 1) / ps;  // range checked by the index
+      // Visit only pages whose bit words exist (something was written there).
+      for (std::uint64_t chunk = written_[b].next_allocated(first / 64 / LazyArray::kChunk);
+           chunk != UINT64_MAX && chunk * LazyArray::kChunk * 64 < end; chunk = written_[b].next_allocated(chunk + 1)) {
+        const std::uint64_t lo = std::max(first, chunk * LazyArray::kChunk * 64);
+        const std::uint64_t hi = std::min(end, (chunk + 1) * LazyArray::kChunk * 64);
+        for (std::uint64_t page = lo; page < hi; ++page) MIGSCOPE_TRY(punch(b, page));
+      }
+    }
+  }
+  return {};
+}
+
+Status StreamingExtractor::punch(std::uint32_t block, std::uint64_t page) {
+  if (((written_[block].get(page / 64) >> (page % 64)) & 1) == 0) return {};
+  const std::uint64_t ps = index_.page_size();
+  const std::uint64_t offset = page * ps;
+  const auto n = static_cast<off_t>(std::min<std::uint64_t>(ps, blocks_[block].length - offset));
+  if (::fallocate(fds_[block], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset), n) != 0) {
+    // No hole punching here (some filesystems): write zeros instead.
+    if (zeros_.size() < ps) zeros_.assign(static_cast<std::size_t>(ps), std::byte{0});
+    if (::pwrite(fds_[block], zeros_.data(), static_cast<std::size_t>(n), static_cast<off_t>(offset)) != n)
+      return write_error(dir_, blocks_[block]);
+  }
+  *written_[block].ref(page / 64) &= ~(std::uint64_t{1} << (page % 64));
+  return {};
+}
+
+Status StreamingExtractor::write_batch(Batch& b) {
+  const std::uint64_t ps = index_.page_size();
+  for (const Write& w : b.writes) {
+    if (w.decoded == Write::kHole) {
+      MIGSCOPE_TRY(punch(w.block, w.page));
+      continue;
+    }
+    const std::byte* content = w.decoded == Write::kInput ? w.content : b.decoded.data() + w.decoded;
+    const std::uint64_t offset = w.page * ps;
+    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(ps, blocks_[w.block].length - offset));
+    for (std::size_t done = 0; done < n;) {
+      ssize_t r = ::pwrite(fds_[w.block], content + done, n - done, static_cast<off_t>(offset + done));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return write_error(dir_, blocks_[w.block]);
+      }
+      done += static_cast<std::size_t>(r);
+    }
+    std::uint64_t* bits = written_[w.block].ref(w.page / 64);
+    if (!bits) return make_error(ErrorCode::unsupported, Error::no_offset, "out of memory while extracting");
+    *bits |= std::uint64_t{1} << (w.page % 64);
+    ++blocks_[w.block].pages_written;
+  }
+  return {};
+}
+
+Status StreamingExtractor::hand_over(std::uint64_t end) {
+  filling_.end = end;
+  if (!threaded_) {
+    Status st = write_batch(filling_);
+    filling_.writes.clear();
+    filling_.decoded.clear();
+    if (release_behind_) releaser_.advance(end);
+    return st;
+  }
+  std::uint64_t done_up_to;
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !has_work_; });
+    if (!worker_status_.ok()) return worker_status_;
+    done_up_to = working_.end;
+    std::swap(filling_, working_);
+    has_work_ = true;
+  }
+  cv_.notify_all();
+  filling_.writes.clear();
+  filling_.decoded.clear();
+  // Only what has been written out may leave the resident set.
+  if (release_behind_ && done_up_to) releaser_.advance(done_up_to);
+  return {};
+}
+
+Status StreamingExtractor::wait_idle() {
+  if (!threaded_) return {};
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return !has_work_; });
+  return worker_status_;
+}
+
+void StreamingExtractor::worker_loop() {
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return has_work_ || stop_; });
+      if (!has_work_ && stop_) return;
+    }
+    Status st = worker_status_.ok() ? write_batch(working_) : Status{};
+    {
+      std::lock_guard lock(mu_);
+      if (!st.ok() && worker_status_.ok()) worker_status_ = std::move(st);
+      has_work_ = false;
+    }
+    cv_.notify_all();
+  }
+}
+
+Status StreamingExtractor::finish() {
+  if (threaded_ && worker_.joinable()) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return !has_work_; });
+      stop_ = true;
+    }
+    cv_.notify_all();
+    worker_.join();
+  }
+  return worker_status_;
 }
 
 }  // namespace migscope

@@ -1,13 +1,23 @@
 // `migscope extract`: the final content of every RAM block written to one
-// sparse file per block (pages that are zero stay holes), via OutputDir.
+// sparse file per block, via OutputDir, in a single pass over the stream:
+// every page record is written where it belongs as it is read, so a later
+// version simply overwrites an earlier one (as on a real destination); a zero
+// page that replaces data punches a hole; zero pages never written stay holes.
+// With threads, the writes run on a worker while the walk goes on.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "input/input.h"
+#include "ram/lazy_array.h"
 #include "ram/page_index.h"
 #include "sinks/output_dir.h"
+#include "stream/events.h"
 #include "wire/cursor.h"
 #include "wire/error.h"
 
@@ -17,13 +27,66 @@ struct ExtractedBlock {
   std::string name;
   std::string relative_path;
   std::uint64_t length = 0;
-  std::uint64_t pages_written = 0;
+  std::uint64_t pages_written = 0;  ///< page writes (a page re-sent counts again)
 };
 
-/// Reserve and write every block of `index` into `dir` (not committed: the
-/// caller commits once everything else it writes succeeded).
-/// `release_behind`: `file` is a read-only mapping whose pages may leave the resident set.
-Result<std::vector<ExtractedBlock>> extract_blocks(Bytes file, const PageIndex& index, OutputDir& dir, unsigned threads,
-                                                   bool release_behind = false);
+class StreamingExtractor : public StreamVisitor {
+ public:
+  /// Forwards every event to `index` (XBZRLE needs earlier versions). Files
+  /// are created in `dir`, not committed: the caller commits once everything
+  /// else succeeded. `release_behind`: `file` is a read-only mapping whose
+  /// pages may leave the resident set once written out.
+  StreamingExtractor(Bytes file, PageIndex& index, OutputDir& dir, bool threaded, bool release_behind);
+  ~StreamingExtractor() override;
+  StreamingExtractor(const StreamingExtractor&) = delete;
+  StreamingExtractor& operator=(const StreamingExtractor&) = delete;
+
+  Status on_ram_blocks(const SectionInfo& s, std::span<const RamBlock> blocks) override;
+  Status on_pages(std::span<const RamBlock> blocks, std::span<const PageRecord> pages) override;
+  Status on_command(const Command& c) override;
+
+  /// Wait for the writes; the first write error, if any. Call after the walk.
+  Status finish();
+  const std::vector<ExtractedBlock>& blocks() const noexcept { return blocks_; }
+
+ private:
+  struct Write {
+    static constexpr std::size_t kHole = SIZE_MAX;  // the page becomes zero
+    static constexpr std::size_t kInput = SIZE_MAX - 1;  // `content` points into the input
+    std::uint32_t block;
+    std::uint64_t page;
+    const std::byte* content;
+    std::size_t decoded;  // offset in Batch::decoded, or kHole / kInput
+  };
+  struct Batch {
+    std::vector<Write> writes;
+    std::vector<std::byte> decoded;  // pages that had to be decoded, owned by the batch
+    std::uint64_t end = 0;           // file offset up to which the batch reads the input
+  };
+  Status hand_over(std::uint64_t end);
+  Status write_batch(Batch& b);  // writer side
+  Status punch(std::uint32_t block, std::uint64_t page);
+  Status wait_idle();
+  void worker_loop();
+
+  Bytes file_;
+  PageIndex& index_;
+  OutputDir& dir_;
+  bool release_behind_;
+  MappingReleaser releaser_;
+  std::vector<ExtractedBlock> blocks_;
+  std::vector<int> fds_;
+  std::vector<LazyArray> written_;  // per block, one bit per page: data was written there
+  PageResolver resolver_;           // walker side: XBZRLE and zlib pages
+  std::vector<std::byte> zeros_;
+
+  bool threaded_;
+  Batch filling_, working_;
+  bool has_work_ = false, stop_ = false;
+  Status worker_status_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::thread worker_;
+};
 
 }  // namespace migscope
