@@ -20,11 +20,9 @@ Error write_error(const OutputDir& dir, const ExtractedBlock& b) {
 
 StreamingExtractor::StreamingExtractor(Bytes file, PageIndex& index, OutputDir& dir, bool threaded, bool release_behind)
     : file_(file), index_(index), dir_(dir), release_behind_(release_behind), releaser_(file), resolver_(file, index),
-      threaded_(threaded) {
-  if (threaded_) worker_ = std::thread([this] { worker_loop(); });
-}
+      writer_([this](Batch& b) { return write_batch(b); }, threaded) {}
 
-StreamingExtractor::~StreamingExtractor() { (void)finish(); }
+StreamingExtractor::~StreamingExtractor() { (void)writer_.finish(); }
 
 Status StreamingExtractor::on_ram_blocks(const SectionInfo& s, std::span<const RamBlock> blocks) {
   MIGSCOPE_TRY(index_.on_ram_blocks(s, blocks));
@@ -41,7 +39,7 @@ Status StreamingExtractor::on_ram_blocks(const SectionInfo& s, std::span<const R
     if (!bits.allocate((pages + 63) / 64))
       return make_error(ErrorCode::unsupported, blocks[i].header_offset, "out of memory for block '" + b.name + "'");
     // The writer reads these; it is idle while blocks are announced (START).
-    MIGSCOPE_TRY(wait_idle());
+    MIGSCOPE_TRY(writer_.wait_idle());
     blocks_.push_back(std::move(b));
     fds_.push_back(fd);
     written_.push_back(std::move(bits));
@@ -93,7 +91,7 @@ Status StreamingExtractor::on_command(const Command& c) {
   if (c.cmd != wire::kCmdPostcopyRamDiscard) return {};
   // Discarded pages read as zero until sent again: punch them out of the files.
   MIGSCOPE_TRY(hand_over(c.offset));
-  MIGSCOPE_TRY(wait_idle());
+  MIGSCOPE_TRY(writer_.wait_idle());
   Bytes p = c.payload;
   std::string_view name = as_chars(p.subspan(2, static_cast<std::uint8_t>(p[1])));
   const std::uint64_t ps = index_.page_size();
@@ -156,66 +154,14 @@ Status StreamingExtractor::write_batch(Batch& b) {
 }
 
 Status StreamingExtractor::hand_over(std::uint64_t end) {
-  filling_.end = end;
-  if (!threaded_) {
-    Status st = write_batch(filling_);
-    filling_.writes.clear();
-    filling_.decoded.clear();
-    if (release_behind_) releaser_.advance(end);
-    return st;
-  }
-  std::uint64_t done_up_to;
-  {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !has_work_; });
-    if (!worker_status_.ok()) return worker_status_;
-    done_up_to = working_.end;
-    std::swap(filling_, working_);
-    has_work_ = true;
-  }
-  cv_.notify_all();
+  MIGSCOPE_ASSIGN(std::uint64_t done, writer_.hand_over(filling_, end));
   filling_.writes.clear();
   filling_.decoded.clear();
   // Only what has been written out may leave the resident set.
-  if (release_behind_ && done_up_to) releaser_.advance(done_up_to);
+  if (release_behind_) releaser_.advance(done);
   return {};
 }
 
-Status StreamingExtractor::wait_idle() {
-  if (!threaded_) return {};
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return !has_work_; });
-  return worker_status_;
-}
-
-void StreamingExtractor::worker_loop() {
-  for (;;) {
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return has_work_ || stop_; });
-      if (!has_work_ && stop_) return;
-    }
-    Status st = worker_status_.ok() ? write_batch(working_) : Status{};
-    {
-      std::lock_guard lock(mu_);
-      if (!st.ok() && worker_status_.ok()) worker_status_ = std::move(st);
-      has_work_ = false;
-    }
-    cv_.notify_all();
-  }
-}
-
-Status StreamingExtractor::finish() {
-  if (threaded_ && worker_.joinable()) {
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return !has_work_; });
-      stop_ = true;
-    }
-    cv_.notify_all();
-    worker_.join();
-  }
-  return worker_status_;
-}
+Status StreamingExtractor::finish() { return writer_.finish(); }
 
 }  // namespace migscope

@@ -6,16 +6,14 @@
 // With threads, the writes run on a worker while the walk goes on.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "input/input.h"
 #include "ram/lazy_array.h"
 #include "ram/page_index.h"
+#include "sinks/batch_worker.h"
 #include "sinks/output_dir.h"
 #include "stream/events.h"
 #include "wire/cursor.h"
@@ -61,13 +59,10 @@ class StreamingExtractor : public StreamVisitor {
   struct Batch {
     std::vector<Write> writes;
     std::vector<std::byte> decoded;  // pages that had to be decoded, owned by the batch
-    std::uint64_t end = 0;           // file offset up to which the batch reads the input
   };
-  Status hand_over(std::uint64_t end);
-  Status write_batch(Batch& b);  // writer side
+  Status hand_over(std::uint64_t end);  // walker: give `filling_` to the writer
+  Status write_batch(Batch& b);          // writer side
   Status punch(std::uint32_t block, std::uint64_t page);
-  Status wait_idle();
-  void worker_loop();
 
   Bytes file_;
   PageIndex& index_;
@@ -80,13 +75,8 @@ class StreamingExtractor : public StreamVisitor {
   PageResolver resolver_;           // walker side: XBZRLE and zlib pages
   std::vector<std::byte> zeros_;
 
-  bool threaded_;
-  Batch filling_, working_;
-  bool has_work_ = false, stop_ = false;
-  Status worker_status_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::thread worker_;
+  Batch filling_;
+  BatchWorker<Batch> writer_;  // last: it stops before the rest goes
 };
 
 }  // namespace migscope

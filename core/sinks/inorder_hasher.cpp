@@ -9,12 +9,11 @@
 namespace migscope {
 
 InOrderHasher::InOrderHasher(Bytes file, PageIndex& index, bool threaded, bool release_behind)
-    : file_(file), index_(index), release_behind_(release_behind), releaser_(file), threaded_(threaded) {
-  if (threaded_) worker_ = std::thread([this] { worker_loop(); });
-}
+    : file_(file), index_(index), release_behind_(release_behind), releaser_(file),
+      worker_([this](std::vector<Job>& jobs) { return hash_jobs(jobs); }, threaded) {}
 
 InOrderHasher::~InOrderHasher() {
-  (void)finish();
+  (void)worker_.finish();
   for (auto& b : blocks_)
     if (b.state) XXH3_freeState(b.state);
 }
@@ -58,52 +57,15 @@ Status InOrderHasher::on_pages(std::span<const RamBlock> blocks, std::span<const
   }
   MIGSCOPE_TRY(index_.on_pages(blocks, pages));
   if (pages.empty()) return {};
-  return hand_over(pages.back().file_offset);
-}
-
-Status InOrderHasher::hand_over(std::uint64_t end) {
   // Two hashes per page: the walk's thread does the per-page XXH3-64 (the
   // pages are hot, it just read their headers); the worker streams the
   // block's XXH3-128, which must see the pages in order.
   hash_pages64(filling_);
-  if (!threaded_) {
-    hash_jobs(filling_);
-    filling_.clear();
-    if (release_behind_) releaser_.advance(end);
-    return {};
-  }
-  std::uint64_t done_up_to = end;
-  {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !has_work_; });  // the previous batch is hashed
-    if (!filling_.empty()) {
-      done_up_to = working_end_;
-      std::swap(filling_, working_);
-      working_end_ = end;
-      has_work_ = true;
-    }
-  }
-  cv_.notify_all();
+  MIGSCOPE_ASSIGN(std::uint64_t done, worker_.hand_over(filling_, pages.back().file_offset));
   filling_.clear();
   // Only what the worker has finished may leave the resident set.
-  if (release_behind_) releaser_.advance(done_up_to);
+  if (release_behind_) releaser_.advance(done);
   return {};
-}
-
-void InOrderHasher::worker_loop() {
-  for (;;) {
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return has_work_ || stop_; });
-      if (!has_work_ && stop_) return;
-    }
-    hash_jobs(working_);
-    {
-      std::lock_guard lock(mu_);
-      has_work_ = false;
-    }
-    cv_.notify_all();
-  }
 }
 
 const std::byte* InOrderHasher::content_of(const PageRecord& r, std::vector<std::byte>& fill_page) const {
@@ -126,7 +88,7 @@ void InOrderHasher::hash_pages64(const std::vector<Job>& jobs) {
   }
 }
 
-void InOrderHasher::hash_jobs(const std::vector<Job>& jobs) {
+Status InOrderHasher::hash_jobs(std::vector<Job>& jobs) {
   const std::uint64_t ps = index_.page_size();
   for (const Job& j : jobs) {
     Block& b = blocks_[j.block];
@@ -134,20 +96,16 @@ void InOrderHasher::hash_jobs(const std::vector<Job>& jobs) {
     XXH3_128bits_update(b.state, content_of(j.record, fill_worker_),
                         static_cast<std::size_t>(std::min<std::uint64_t>(ps, b.length - offset)));
   }
+  return {};
 }
 
 Status InOrderHasher::finish() {
-  if (threaded_ && worker_.joinable()) {
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return !has_work_; });
-      stop_ = true;
-    }
-    cv_.notify_all();
-    worker_.join();
-  }
+  MIGSCOPE_TRY(worker_.finish());
   for (auto& b : blocks_)
-    if (b.in_order && b.next_page == b.pages) b.digest = XXH3_128bits_digest(b.state);
+    if (b.in_order && b.next_page == b.pages && !b.digested) {
+      b.digest = XXH3_128bits_digest(b.state);
+      b.digested = true;
+    }
   return {};
 }
 

@@ -7,10 +7,7 @@
 // second pass. With threads, hashing runs on a worker while the walk goes on.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include <xxhash.h>
@@ -18,6 +15,7 @@
 #include "input/input.h"
 #include "ram/lazy_array.h"
 #include "ram/page_index.h"
+#include "sinks/batch_worker.h"
 #include "stream/events.h"
 
 namespace migscope {
@@ -52,6 +50,7 @@ class InOrderHasher : public StreamVisitor {
     LazyArray hashes;
     XXH3_state_t* state = nullptr;
     XXH128_hash_t digest{};
+    bool digested = false;
   };
   struct Job {
     std::uint32_t block;
@@ -60,9 +59,7 @@ class InOrderHasher : public StreamVisitor {
   };
   const std::byte* content_of(const PageRecord& r, std::vector<std::byte>& fill_page) const;
   void hash_pages64(const std::vector<Job>& jobs);  // walker thread
-  void hash_jobs(const std::vector<Job>& jobs);     // worker thread (or walker without threads)
-  Status hand_over(std::uint64_t end);  // walker thread: give `filling_` to the worker
-  void worker_loop();
+  Status hash_jobs(std::vector<Job>& jobs);         // the worker (or the walker without threads)
 
   Bytes file_;
   PageIndex& index_;
@@ -70,15 +67,8 @@ class InOrderHasher : public StreamVisitor {
   MappingReleaser releaser_;
   std::vector<Block> blocks_;
   std::vector<std::byte> fill_walker_, fill_worker_;  // zero records with a non-zero fill
-
-  // Double buffer between the walker (fills) and the worker (hashes).
-  bool threaded_;
-  std::vector<Job> filling_, working_;
-  std::uint64_t working_end_ = 0;  // file offset up to which `working_` reads
-  bool has_work_ = false, stop_ = false;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::thread worker_;
+  std::vector<Job> filling_;
+  BatchWorker<std::vector<Job>> worker_;  // last: it stops before the rest goes
 };
 
 }  // namespace migscope
