@@ -14,8 +14,10 @@ InOrderHasher::InOrderHasher(Bytes file, PageIndex& index, bool threaded, bool r
 
 InOrderHasher::~InOrderHasher() {
   (void)worker_.finish();
-  for (auto& b : blocks_)
+  for (auto& b : blocks_) {
     if (b.state) XXH3_freeState(b.state);
+    if (b.hashes) std::fclose(b.hashes);
+  }
 }
 
 Status InOrderHasher::on_ram_blocks(const SectionInfo& s, std::span<const RamBlock> blocks) {
@@ -26,8 +28,7 @@ Status InOrderHasher::on_ram_blocks(const SectionInfo& s, std::span<const RamBlo
     b.length = blocks[i].length;
     b.pages = b.length / ps + (b.length % ps ? 1 : 0);
     b.state = XXH3_createState();
-    if (!b.state || !b.hashes.allocate(b.pages))
-      return make_error(ErrorCode::io, blocks[i].header_offset, "cannot allocate hashing state");
+    if (!b.state) return make_error(ErrorCode::unsupported, blocks[i].header_offset, "cannot allocate hashing state");
     XXH3_128bits_reset(b.state);
     blocks_.push_back(std::move(b));
   }
@@ -78,13 +79,13 @@ const std::byte* InOrderHasher::content_of(const PageRecord& r, std::vector<std:
 
 void InOrderHasher::hash_pages64(const std::vector<Job>& jobs) {
   const std::size_t ps = static_cast<std::size_t>(index_.page_size());
+  // Pages of a block arrive in order here, so the hashes go to a temporary
+  // file in order: memory does not grow with the guest (8 bytes per page).
   for (const Job& j : jobs) {
-    std::uint64_t* slot = blocks_[j.block].hashes.ref(j.page);
-    if (!slot) {
-      blocks_[j.block].in_order = false;  // out of memory here: the second pass will do it
-      continue;
-    }
-    *slot = XXH3_64bits(content_of(j.record, fill_walker_), ps);
+    Block& b = blocks_[j.block];
+    if (!b.hashes) b.hashes = std::tmpfile();
+    const std::uint64_t h = XXH3_64bits(content_of(j.record, fill_walker_), ps);
+    if (!b.hashes || std::fwrite(&h, sizeof h, 1, b.hashes) != 1) b.in_order = false;  // the second pass will do it
   }
 }
 
@@ -106,6 +107,23 @@ Status InOrderHasher::finish() {
       b.digest = XXH3_128bits_digest(b.state);
       b.digested = true;
     }
+  return {};
+}
+
+Status InOrderHasher::read_page_hashes(std::size_t block,
+                                       const std::function<void(std::uint64_t, std::uint64_t)>& fn) {
+  Block& b = blocks_[block];
+  if (b.pages == 0) return {};
+  if (!b.hashes || std::fflush(b.hashes) != 0 || std::fseek(b.hashes, 0, SEEK_SET) != 0)
+    return make_error(ErrorCode::io, Error::no_offset, "cannot read back the page hashes (temporary file)");
+  std::uint64_t buf[512];
+  for (std::uint64_t page = 0; page < b.pages;) {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(512, b.pages - page));
+    if (std::fread(buf, sizeof buf[0], want, b.hashes) != want)
+      return make_error(ErrorCode::io, Error::no_offset, "cannot read back the page hashes (temporary file)");
+    for (std::size_t i = 0; i < want; ++i) fn(page + i, buf[i]);
+    page += want;
+  }
   return {};
 }
 

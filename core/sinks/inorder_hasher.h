@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
+#include <functional>
 #include <vector>
 
 #include <xxhash.h>
@@ -39,7 +41,9 @@ class InOrderHasher : public StreamVisitor {
 
   /// True if every page of `block` was hashed in this pass.
   bool complete(std::size_t block) const;
-  std::uint64_t page_hash(std::size_t block, std::uint64_t page) const { return blocks_[block].hashes.get(page); }
+  /// Read back the per-page XXH3-64 values of a complete block, page 0 first
+  /// (they were kept in an unlinked temporary file, not in memory).
+  Status read_page_hashes(std::size_t block, const std::function<void(std::uint64_t page, std::uint64_t hash)>& fn);
   XXH128_hash_t block_hash(std::size_t block) const { return blocks_[block].digest; }
 
  private:
@@ -47,7 +51,7 @@ class InOrderHasher : public StreamVisitor {
     std::uint64_t length = 0, pages = 0;
     std::uint64_t next_page = 0;  // pages hashed in order so far (walker's view)
     bool in_order = true;
-    LazyArray hashes;
+    std::FILE* hashes = nullptr;  // per-page XXH3-64, in page order (8 bytes each)
     XXH3_state_t* state = nullptr;
     XXH128_hash_t digest{};
     bool digested = false;

@@ -51,7 +51,7 @@ std::string json_string(std::string_view s) {
 }  // namespace
 
 Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& index, const HashOptions& options,
-                                                 json::OutBuffer& out, const InOrderHasher* first_pass) {
+                                                 json::OutBuffer& out, InOrderHasher* first_pass) {
   const std::uint64_t ps = index.page_size();
   std::vector<BlockHashSummary> sums(index.block_count());
   std::vector<std::string> names(index.block_count());
@@ -115,13 +115,13 @@ Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& in
     if (sums[i].whole_hash) budget -= sums[i].length;
   }
   std::size_t next_unopened = 0;
-  auto finish_blocks_before = [&](std::size_t b) {
+  auto finish_blocks_before = [&](std::size_t b) -> Status {
     close_block();
     for (; next_unopened < b; ++next_unopened) {
       BlockHashSummary& s = sums[next_unopened];
       if (hashed_already[next_unopened]) {
-        for (std::uint64_t page = 0; page < index.block(next_unopened).pages; ++page)
-          page_line(next_unopened, page, first_pass->page_hash(next_unopened, page));
+        const std::size_t blk = next_unopened;
+        MIGSCOPE_TRY(first_pass->read_page_hashes(blk, [&](std::uint64_t page, std::uint64_t hash) { page_line(blk, page, hash); }));
         XXH128_hash_t h = first_pass->block_hash(next_unopened);
         s.hi = h.high64;
         s.lo = h.low64;
@@ -132,6 +132,7 @@ Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& in
       begin_block(next_unopened);
       close_block();
     }
+    return {};
   };
 
   PagePipeline pipeline(file, index, options.threads);
@@ -144,7 +145,7 @@ Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& in
       },
       [&](const PageBatch& b) -> Status {
         if (open_block != b.block) {
-          finish_blocks_before(b.block);
+          MIGSCOPE_TRY(finish_blocks_before(b.block));
           begin_block(b.block);
           next_unopened = b.block + 1;
         }
@@ -162,7 +163,7 @@ Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& in
         }
         return {};
       });
-  if (st.ok()) finish_blocks_before(sums.size());
+  if (st.ok()) st = finish_blocks_before(sums.size());
   XXH3_freeState(state);
   if (!st.ok()) return std::move(st).error();
 

@@ -45,6 +45,6 @@ class InOrderHasher;
 /// Write the page lines and the summary lines to `out`; returns the summaries.
 /// Blocks that `first_pass` (if given) hashed completely are not read again.
 Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& index, const HashOptions& options,
-                                                 json::OutBuffer& out, const InOrderHasher* first_pass = nullptr);
+                                                 json::OutBuffer& out, InOrderHasher* first_pass = nullptr);
 
 }  // namespace migscope
