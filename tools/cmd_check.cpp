@@ -20,12 +20,7 @@
 #include "compat/vmstate_model.h"
 #include "subcommands.h"
 
-#if __has_include("stream/trailer.h")
-#include "stream/trailer.h"
-#define MIGSCOPE_CHECK_HAVE_STREAMS 1
-#else
-#define MIGSCOPE_CHECK_HAVE_STREAMS 0
-#endif
+#include "stream/open.h"
 
 namespace migscope::tools {
 
@@ -65,14 +60,10 @@ bool is_stream_file(const std::string& path) {
 Result<Loaded> load(const std::string& path) {
   Loaded out;
   if (is_stream_file(path)) {
-#if MIGSCOPE_CHECK_HAVE_STREAMS
     MIGSCOPE_ASSIGN(std::string json, migscope::read_vmdesc_json(path));
     MIGSCOPE_ASSIGN(out.dump, compat::parse_vmdesc(json));
     out.from_stream = true;
     return out;
-#else
-    return make_error(ErrorCode::unsupported, Error::no_offset, "reading migration streams is not built in");
-#endif
   }
   MIGSCOPE_ASSIGN(std::string text, compat::read_text_file(path));
   MIGSCOPE_ASSIGN(out.dump, compat::parse_vmstate_any(text));

@@ -6,8 +6,6 @@
 
 namespace migscope {
 
-Status InfoCollector::on_configuration(const Configuration&) { return {}; }
-
 Status InfoCollector::on_command(const Command& c) {
   CommandRecord r;
   r.offset = c.offset;

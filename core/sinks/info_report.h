@@ -44,7 +44,6 @@ struct BlockPageStats {
 
 class InfoCollector : public StreamVisitor {
  public:
-  Status on_configuration(const Configuration& c) override;
   Status on_command(const Command& c) override;
   Status on_section(const SectionEvent& ev) override;
   Status on_ram_blocks(const SectionInfo&, std::span<const RamBlock> blocks) override;

@@ -330,7 +330,7 @@ class Walker {
     ev.body_offset = c.offset();
     ev.depth = depth;
     std::optional<FieldValue> state;
-    if (Status st = read_body(c, *info, type, state); !st.ok()) {
+    if (Status st = read_body(c, *info, state); !st.ok()) {
       // Name the section in every error from its body.
       Error e = std::move(st).error();
       if (e.detail.rfind("section '", 0) != 0)
@@ -474,7 +474,7 @@ class Walker {
     return skip_to_footer(c, info);
   }
 
-  Status read_body(Cursor& c, const SectionInfo& info, std::uint8_t type, std::optional<FieldValue>& state) {
+  Status read_body(Cursor& c, const SectionInfo& info, std::optional<FieldValue>& state) {
     switch (info.kind) {
       case SectionKind::ram:
         return ram_.parse_body(c, info, visitor_);
@@ -493,7 +493,6 @@ class Walker {
       case SectionKind::vfio:
         return read_vfio(c, info);
       case SectionKind::opaque:
-        (void)type;
         return skip_to_footer(c, info);
     }
     return {};
