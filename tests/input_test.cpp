@@ -1,5 +1,7 @@
 // Input: mapping files and recognising what a file is (locate_stream).
+#include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -219,6 +221,68 @@ TEST_F(InputFileTest, MissingFileAndDirectoryAreIoErrors) {
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.error().code, ErrorCode::io);
   EXPECT_NE(d.error().detail.find("directory"), std::string::npos);
+}
+
+// Resident bytes of the mapping that starts at `start` (its /proc/self/smaps entry).
+std::uint64_t resident_bytes(const void* start) {
+  std::ifstream smaps("/proc/self/smaps");
+  char head[32];
+  std::snprintf(head, sizeof head, "%lx-", static_cast<unsigned long>(reinterpret_cast<std::uintptr_t>(start)));
+  std::string line;
+  bool in_vma = false;
+  while (std::getline(smaps, line)) {
+    if (line.rfind(head, 0) == 0) in_vma = true;
+    else if (in_vma && line.rfind("Rss:", 0) == 0) return std::stoull(line.substr(4)) * 1024;
+  }
+  return UINT64_MAX;
+}
+
+// A 64 MiB file whose every 4 KiB page starts with its own index.
+std::vector<std::byte> numbered_pages(std::size_t pages) {
+  std::vector<std::byte> v(pages * 4096, std::byte{0x5a});
+  for (std::uint64_t i = 0; i < pages; ++i) std::memcpy(v.data() + i * 4096, &i, sizeof i);
+  return v;
+}
+
+TEST_F(InputFileTest, ReleaserWithHelpersKeepsContentAndBoundsTheResidentSet) {
+  const std::size_t pages = 16384;  // 64 MiB
+  std::string p = write("big", numbered_pages(pages));
+  auto in = InputFile::open(p);
+  ASSERT_TRUE(in.ok()) << in.error().message();
+  Bytes m = in->bytes();
+  std::uint64_t max_resident = 0;
+  {
+    MappingReleaser releaser(m, 2, /*min_helped=*/0);
+    ASSERT_TRUE(releaser.helped());
+    for (std::uint64_t i = 0; i < pages; ++i) {
+      std::uint64_t got;
+      std::memcpy(&got, m.data() + i * 4096, sizeof got);
+      ASSERT_EQ(got, i) << "page " << i;  // releasing behind never loses data ahead
+      if (i % 256 == 0) {
+        releaser.advance(i * 4096);
+        if (i % 2048 == 0) max_resident = std::max(max_resident, resident_bytes(m.data()));
+      }
+    }
+    // Walking back re-faults released pages: they are still the file's.
+    std::uint64_t first;
+    std::memcpy(&first, m.data(), sizeof first);
+    EXPECT_EQ(first, 0u);
+  }
+  ASSERT_NE(max_resident, UINT64_MAX);
+  // Helpers map kAhead ahead and release a few windows behind: far below 64 MiB.
+  EXPECT_LT(max_resident, MappingReleaser::kAhead + 8 * MappingReleaser::kWindow);
+}
+
+TEST_F(InputFileTest, ReleaserHelpersStopWhenTheCallerStopsEarly) {
+  std::string p = write("big", numbered_pages(8192));
+  auto in = InputFile::open(p);
+  ASSERT_TRUE(in.ok()) << in.error().message();
+  for (std::uint64_t round = 0; round < 20; ++round) {
+    MappingReleaser releaser(in->bytes(), 3, /*min_helped=*/0);
+    releaser.advance(round << 20);
+  }  // each destructor must join helpers that are waiting for the caller
+  MappingReleaser small(in->bytes(), 2);  // 32 MiB is under kMinHelped
+  EXPECT_FALSE(small.helped());
 }
 
 }  // namespace

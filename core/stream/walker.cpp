@@ -67,7 +67,8 @@ bool plausible_next_type(std::uint8_t b) {
 class Walker {
  public:
   Walker(Bytes file, const StreamLocation& where, const WalkOptions& options, StreamVisitor& visitor)
-      : file_(file), options_(options), visitor_(visitor), ram_(RamOptions{}), releaser_(file) {
+      : file_(file), options_(options), visitor_(visitor), ram_(RamOptions{}),
+        releaser_(file, options.release_behind ? options.prefetch_threads : 0) {
     summary_.stream_offset = where.stream_offset;
   }
 

@@ -22,6 +22,9 @@ struct WalkOptions {
   /// The input is a read-only file mapping: pages behind the walk may be
   /// dropped from the resident set (never set this for memory you own).
   bool release_behind = false;
+  /// With release_behind: threads that map the input ahead of the walk and
+  /// release it behind (see MappingReleaser); 0 = the walking thread does it.
+  unsigned prefetch_threads = 0;
 };
 
 struct WalkSummary {
