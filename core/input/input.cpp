@@ -191,8 +191,15 @@ MappingReleaser::~MappingReleaser() {
 }
 
 void MappingReleaser::announce(std::uint64_t position) noexcept {
-  helpers_->position.store(position, std::memory_order_release);
+  helpers_->position.store(position);
   helpers_->position.notify_all();
+  // Helpers starved of CPU must not let the resident set grow: past a lag of
+  // a few windows, the caller releases itself.
+  std::uint64_t done = helpers_->released.load();
+  if (position >= done + kMaxLag) {
+    const std::uint64_t upto = (position - kWindow) / kWindow * kWindow;
+    if (helpers_->released.compare_exchange_strong(done, upto)) release_mapped_range(mapping_, done, upto);
+  }
 }
 
 namespace {

@@ -59,6 +59,7 @@ class MappingReleaser {
   static constexpr std::uint64_t kStep = 8u << 20;
   static constexpr std::uint64_t kWindow = 2u << 20;   ///< one helper madvise call
   static constexpr std::uint64_t kAhead = 16u << 20;   ///< how far helpers map ahead
+  static constexpr std::uint64_t kMaxLag = 6 * kWindow;  ///< then the caller releases itself
   static constexpr std::uint64_t kMinHelped = 256u << 20;
 
   /// `min_helped`: smaller mappings get no helpers (threads cost more than they save).

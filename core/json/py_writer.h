@@ -5,8 +5,10 @@
 // DEL and non-ASCII escaped) and handed over as raw values.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,7 +32,13 @@ class OutBuffer {
     buf_[used_++] = c;
   }
   void Write(std::string_view s) {
-    for (char c : s) Put(c);
+    while (!s.empty()) {
+      if (used_ == sizeof buf_) Flush();
+      const std::size_t n = std::min(s.size(), sizeof buf_ - used_);
+      std::memcpy(buf_ + used_, s.data(), n);
+      used_ += n;
+      s.remove_prefix(n);
+    }
   }
   void Flush();
   /// True once a write to the FILE* failed (e.g. EPIPE, ENOSPC).

@@ -52,6 +52,8 @@ class InOrderHasher : public StreamVisitor {
     std::uint64_t next_page = 0;  // pages hashed in order so far (walker's view)
     bool in_order = true;
     std::FILE* hashes = nullptr;  // per-page XXH3-64, in page order (8 bytes each)
+    std::vector<std::uint64_t> pending;  // hashes not yet written to `hashes`
+    bool hashes_lost = false;            // the temporary file failed (worker's flag)
     XXH3_state_t* state = nullptr;
     XXH128_hash_t digest{};
     bool digested = false;
@@ -62,15 +64,17 @@ class InOrderHasher : public StreamVisitor {
     PageRecord record;
   };
   const std::byte* content_of(const PageRecord& r, std::vector<std::byte>& fill_page) const;
-  void hash_pages64(const std::vector<Job>& jobs);  // walker thread
-  Status hash_jobs(std::vector<Job>& jobs);         // the worker (or the walker without threads)
+  void keep_hash(Block& b, std::uint64_t h);
+  Status write_pending(Block& b);
+  Status hash_jobs(std::vector<Job>& jobs);  // the worker (or the walker without threads)
 
   Bytes file_;
   PageIndex& index_;
   bool release_behind_;
   MappingReleaser releaser_;
   std::vector<Block> blocks_;
-  std::vector<std::byte> fill_walker_, fill_worker_;  // zero records with a non-zero fill
+  std::vector<std::byte> fill_;       // zero records with a non-zero fill
+  std::uint64_t zero_page_hash_ = 0;  // XXH3-64 of a page of zeros
   std::vector<Job> filling_;
   BatchWorker<std::vector<Job>> worker_;  // last: it stops before the rest goes
 };

@@ -91,14 +91,28 @@ Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& in
     fed = 0;
     XXH3_128bits_reset(state);
   };
+  // The line prefix of each block, formatted once; a line is then one Write.
+  std::vector<std::string> prefixes(names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) prefixes[i] = "{\"block\":" + names[i] + ",\"offset\":";
+  std::string line;
   auto page_line = [&](std::size_t block, std::uint64_t page, std::uint64_t hash) {
-    out.Write("{\"block\":");
-    out.Write(names[block]);
-    out.Write(",\"offset\":");
-    put_u64(out, page * ps);
-    out.Write(",\"xxh3\":\"");
-    put_hex64(out, hash);
-    out.Write("\"}\n");
+    line.assign(prefixes[block]);
+    char tail[64];
+    char* t = tail;
+    char digits[24];
+    int n = 0;
+    for (std::uint64_t v = page * ps; n == 0 || v; v /= 10) digits[n++] = static_cast<char>('0' + v % 10);
+    while (n) *t++ = digits[--n];
+    static constexpr char kMid[] = ",\"xxh3\":\"";
+    std::memcpy(t, kMid, sizeof kMid - 1);
+    t += sizeof kMid - 1;
+    for (int i = 15; i >= 0; --i) t[i] = kHex[(hash >> (4 * (15 - i))) & 0xf];
+    t += 16;
+    *t++ = '"';
+    *t++ = '}';
+    *t++ = '\n';
+    line.append(tail, static_cast<std::size_t>(t - tail));
+    out.Write(line);
     BlockHashSummary& s = sums[block];
     ++s.pages_sent;
     const std::uint64_t e = index.entry(block, page);
