@@ -286,5 +286,27 @@ TEST_F(InputFileTest, ReleaserHelpersStopWhenTheCallerStopsEarly) {
   EXPECT_FALSE(small.helped());
 }
 
+TEST_F(InputFileTest, ReleaserWithoutHelpersBoundsTheResidentSetAtUnalignedPositions) {
+  const std::size_t pages = 32768;  // 128 MiB
+  std::string p = write("big", numbered_pages(pages));
+  auto in = InputFile::open(p);
+  ASSERT_TRUE(in.ok()) << in.error().message();
+  Bytes m = in->bytes();
+  MappingReleaser releaser(m);
+  ASSERT_FALSE(releaser.helped());
+  std::uint64_t max_resident = 0;
+  // Record-like positions (4 KiB + 8), never on a 2 MiB boundary.
+  for (std::uint64_t pos = 0; pos + 4104 <= m.size(); pos += 4104) {
+    std::uint64_t page;
+    std::memcpy(&page, m.data() + pos / 4096 * 4096, sizeof page);
+    ASSERT_EQ(page, pos / 4096);
+    releaser.advance(pos);
+    if (pos % (4104 * 1024) == 0) max_resident = std::max(max_resident, resident_bytes(m.data()));
+  }
+  ASSERT_NE(max_resident, UINT64_MAX);
+  // 2 steps behind, 2 ahead, and the 2 MiB units at the edges: nothing else.
+  EXPECT_LT(max_resident, 4 * MappingReleaser::kStep + 4 * (std::uint64_t{2} << 20));
+}
+
 }  // namespace
 }  // namespace migscope

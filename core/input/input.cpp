@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <system_error>
 #include <thread>
@@ -116,7 +117,10 @@ void release_mapped_range(Bytes mapping, std::uint64_t from, std::uint64_t to) n
   constexpr std::uint64_t kUnit = 2u << 20;
   if (to > mapping.size()) to = mapping.size();
   const auto base = reinterpret_cast<std::uintptr_t>(mapping.data());
-  std::uint64_t lo = (base + from + kUnit - 1) / kUnit * kUnit;
+  // Callers release everything before `to` (what lies before `from` is dead
+  // too), so `from` rounds down: rounding it up would keep, at each call, the
+  // unit the previous call stopped in (measured: 0.5 GB resident for 3.2 GB).
+  std::uint64_t lo = std::max<std::uint64_t>(base, (base + from) / kUnit * kUnit);
   std::uint64_t hi = (base + to) / kUnit * kUnit;
   if (hi <= lo) return;
   ::madvise(reinterpret_cast<void*>(lo), static_cast<std::size_t>(hi - lo), MADV_DONTNEED);

@@ -33,10 +33,11 @@ class InputFile {
   std::string path_;
 };
 
-/// Drop the pages of [from, to) (shrunk to whole 2 MiB units of the address
-/// space) of a file mapping from this process's resident
-/// set (they stay in the page cache; touching them again re-faults them). Only
-/// for memory that is a read-only file mapping: on anonymous memory this would
+/// Drop the pages of [from, to) of a file mapping from this process's resident
+/// set (they stay in the page cache; touching them again re-faults them). The
+/// range is widened down and shrunk up to whole 2 MiB units of the address
+/// space: the caller must no longer need anything before `to`. Only for
+/// memory that is a read-only file mapping: on anonymous memory this would
 /// discard data.
 void release_mapped_range(Bytes mapping, std::uint64_t from, std::uint64_t to) noexcept;
 
