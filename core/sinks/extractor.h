@@ -6,9 +6,12 @@
 // With threads, the writes run on a worker while the walk goes on.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include <sys/uio.h>
 
 #include "input/input.h"
 #include "ram/lazy_array.h"
@@ -60,6 +63,8 @@ class StreamingExtractor : public StreamVisitor {
     std::vector<Write> writes;
     std::vector<std::byte> decoded;  // pages that had to be decoded, owned by the batch
   };
+  static constexpr std::size_t kMaxRun = 256;  // pages per pwritev (1 MiB of 4 KiB pages)
+  Status write_run(std::uint32_t block, std::uint64_t offset, std::size_t count, std::uint64_t bytes);
   Status hand_over(std::uint64_t end);  // walker: give `filling_` to the writer
   Status write_batch(Batch& b);          // writer side
   Status punch(std::uint32_t block, std::uint64_t page);
@@ -74,6 +79,7 @@ class StreamingExtractor : public StreamVisitor {
   std::vector<LazyArray> written_;  // per block, one bit per page: data was written there
   PageResolver resolver_;           // walker side: XBZRLE and zlib pages
   std::vector<std::byte> zeros_;
+  std::array<struct iovec, kMaxRun> iov_{};  // the writer's
 
   Batch filling_;
   BatchWorker<Batch> writer_;  // last: it stops before the rest goes
