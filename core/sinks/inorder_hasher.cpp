@@ -8,8 +8,13 @@
 
 namespace migscope {
 
+namespace {
+constexpr unsigned kHelpers = 2;
+}  // namespace
+
 InOrderHasher::InOrderHasher(Bytes file, PageIndex& index, bool threaded, bool release_behind)
-    : file_(file), index_(index), release_behind_(release_behind), releaser_(file),
+    : file_(file), index_(index), release_behind_(release_behind),
+      releaser_(file, threaded && release_behind ? kHelpers : 0),
       worker_([this](std::vector<Job>& jobs) { return hash_jobs(jobs); }, threaded) {}
 
 InOrderHasher::~InOrderHasher() {
