@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -137,6 +138,11 @@ void populate_mapped_range(Bytes mapping, std::uint64_t from, std::uint64_t to) 
   ::madvise(const_cast<std::byte*>(mapping.data()) + from, static_cast<std::size_t>(to - from), MADV_POPULATE_READ);
 }
 
+namespace {
+constexpr std::chrono::microseconds kCheapWindow{30};  // 2 MiB in 4 KiB folios: ~150 us here
+constexpr unsigned kCheapWindowsToStop = 8;
+}  // namespace
+
 struct MappingReleaser::Helpers {
   std::atomic<std::uint64_t> position{0};   // the caller's announced position
   std::atomic<std::uint64_t> next_window{0};
@@ -146,6 +152,7 @@ struct MappingReleaser::Helpers {
 
   void run(Bytes mapping) {
     const std::uint64_t size = mapping.size();
+    unsigned cheap_in_a_row = 0;
     for (;;) {
       const std::uint64_t from = next_window.fetch_add(1, std::memory_order_relaxed) * kWindow;
       if (from >= size) return;
@@ -158,7 +165,16 @@ struct MappingReleaser::Helpers {
       if (stop.load(std::memory_order_acquire)) return;
       // A window the caller has passed is already mapped (it faulted it in).
       if (from + kWindow > position.load()) {
+        const auto t0 = std::chrono::steady_clock::now();
         populate_mapped_range(mapping, from, from + kWindow);
+        // A file cached in large folios maps a window in a few PMDs: then
+        // helping costs more (wake-ups, a core) than it saves, and the
+        // caller's own faults and releases do (see announce()).
+        if (std::chrono::steady_clock::now() - t0 < kCheapWindow) {
+          if (++cheap_in_a_row == kCheapWindowsToStop) return;
+        } else {
+          cheap_in_a_row = 0;
+        }
         // Preempted for a time slice, a helper can finish mapping a window
         // after another released past it: release it again, or it would stay.
         if (released.load() >= from + kWindow) release_mapped_range(mapping, from, from + kWindow);
