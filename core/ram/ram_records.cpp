@@ -167,6 +167,29 @@ Status RamParser::parse_body(Cursor& c, const SectionInfo& section, StreamVisito
     PageRecord r;
     r.offset = addr;
     r.file_offset = at;
+    // Fast path: nearly every record of a RAM body is a PAGE or ZERO record
+    // continuing the current block, with its bytes present.
+    if (continued && current_block_) {
+      if (type == wire::kRamPage && c.remaining() >= page_size) {
+        r.block = *current_block_;
+        r.payload = c.bytes(static_cast<std::size_t>(page_size));
+        r.kind = PageKind::page;
+        // In a run of page records, each header is a cache miss in a new 4 KiB
+        // page; start the one a few records on now (info: 0.048 -> 0.041 s
+        // on 3.2 GB). A hint only: it never faults, whatever lies there.
+        if (c.remaining() > kPrefetchRecords * (page_size + 8))
+          __builtin_prefetch(r.payload.data() + kPrefetchRecords * (page_size + 8) - 8);
+        MIGSCOPE_TRY(add_record(r, addr, at, visitor, c));
+        continue;
+      }
+      if (type == wire::kRamZero && c.remaining() >= 1) {
+        r.block = *current_block_;
+        r.fill = c.u8();
+        r.kind = PageKind::zero;
+        MIGSCOPE_TRY(add_record(r, addr, at, visitor, c));
+        continue;
+      }
+    }
     switch (type) {
       case wire::kRamEos:
         return flush(visitor, c.offset());
@@ -188,11 +211,6 @@ Status RamParser::parse_body(Cursor& c, const SectionInfo& section, StreamVisito
         MIGSCOPE_ASSIGN(r.block, block_for(c, continued, at));
         MIGSCOPE_ASSIGN(r.payload, c.read_bytes(static_cast<std::size_t>(page_size), "RAM page"));
         r.kind = PageKind::page;
-        // In a run of page records, each header is a cache miss in a new 4 KiB
-        // page; start the one a few records on now (info: 0.048 -> 0.041 s
-        // on 3.2 GB). A hint only: it never faults, whatever lies there.
-        if (c.remaining() > kPrefetchRecords * (page_size + 8))
-          __builtin_prefetch(r.payload.data() + kPrefetchRecords * (page_size + 8) - 8);
         break;
       }
       case wire::kRamXbzrle: {
@@ -225,16 +243,22 @@ Status RamParser::parse_body(Cursor& c, const SectionInfo& section, StreamVisito
         return make_error(ErrorCode::corrupt, at,
                           "unknown RAM record flags " + hex(flags) + " (header " + hex(header) + ")");
     }
-    const RamBlock& block = blocks_[r.block];
-    if (block.mapped_ram)
-      return make_error(ErrorCode::corrupt, at, "page record for mapped-ram block '" + std::string(block.name) + "'");
-    if (addr >= block.length || block.length - addr < page_size)
-      return make_error(ErrorCode::corrupt, at,
-                        "page offset " + hex(addr) + " lies outside block '" + std::string(block.name) + "' (length " +
-                            hex(block.length) + ")");
-    batch_.push_back(r);
-    if (batch_.size() == kBatch) MIGSCOPE_TRY(flush(visitor, c.offset()));
+    MIGSCOPE_TRY(add_record(r, addr, at, visitor, c));
   }
+}
+
+Status RamParser::add_record(const PageRecord& r, std::uint64_t addr, std::uint64_t at, StreamVisitor& visitor,
+                             const Cursor& c) {
+  const RamBlock& block = blocks_[r.block];
+  if (block.mapped_ram) [[unlikely]]
+    return make_error(ErrorCode::corrupt, at, "page record for mapped-ram block '" + std::string(block.name) + "'");
+  if (addr >= block.length || block.length - addr < options_.page_size) [[unlikely]]
+    return make_error(ErrorCode::corrupt, at,
+                      "page offset " + hex(addr) + " lies outside block '" + std::string(block.name) + "' (length " +
+                          hex(block.length) + ")");
+  batch_.push_back(r);
+  if (batch_.size() == kBatch) return flush(visitor, c.offset());
+  return {};
 }
 
 }  // namespace migscope
