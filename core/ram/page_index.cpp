@@ -7,7 +7,7 @@
 
 namespace migscope {
 
-PageIndex::PageIndex(Bytes file) : base_(file.data()), page_size_(4096) {}
+PageIndex::PageIndex(Bytes file, std::uint64_t spill_pages) : base_(file.data()), spill_pages_(spill_pages), page_size_(4096) {}
 
 Status PageIndex::on_ram_blocks(const SectionInfo&, std::span<const RamBlock> blocks) {
   if (blocks_.empty() && !blocks.empty()) {
@@ -26,7 +26,9 @@ Status PageIndex::on_ram_blocks(const SectionInfo&, std::span<const RamBlock> bl
       return make_error(ErrorCode::unsupported, rb.header_offset,
                         "RAM block '" + b.info.name + "' of " + std::to_string(rb.length) +
                             " bytes brings the RAM to more than migscope can index (16 TiB of 4 KiB pages)");
-    if (!b.entries.allocate(b.info.pages))
+    // A large guest's entries go to a temporary file (none to be had: the heap).
+    if (!arena_ && total_pages_ > spill_pages_) arena_ = ChunkArena::create(kTrimEvery);
+    if (!b.entries.allocate(b.info.pages, arena_))
       return make_error(ErrorCode::unsupported, rb.header_offset,
                         "cannot reserve the page index of RAM block '" + b.info.name + "'");
     blocks_.push_back(std::move(b));

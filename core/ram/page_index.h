@@ -56,9 +56,15 @@ class PageIndex : public StreamVisitor {
   /// the chunk tables cost 8 bytes per 512 declared pages.
   static constexpr std::uint64_t kMaxPages = std::uint64_t{1} << 32;
 
+  /// Above this many pages in all (16 MiB of entries: an 8 GiB guest), the
+  /// entries move to a ChunkArena, so the resident set does not grow with the guest.
+  static constexpr std::uint64_t kSpillPages = std::uint64_t{2} << 20;
+  /// With an arena, its resident chunks are dropped every this many chunk switches (8 MiB).
+  static constexpr std::uint64_t kTrimEvery = 2048;
+
   /// `file` is the whole input: entries store offsets into it. The page size
   /// is the stream's, taken from the first block announced.
-  explicit PageIndex(Bytes file);
+  explicit PageIndex(Bytes file, std::uint64_t spill_pages = kSpillPages);
   PageIndex(const PageIndex&) = delete;
   PageIndex& operator=(const PageIndex&) = delete;
 
@@ -84,6 +90,11 @@ class PageIndex : public StreamVisitor {
   std::uint64_t next_touched_chunk(std::size_t block, std::uint64_t chunk) const {
     return blocks_[block].entries.next_allocated(chunk);
   }
+  /// A reader going through a block in order reached a new chunk (keeps a
+  /// spilled index's resident set bounded on reads too).
+  void note_read_chunk(std::size_t block) const noexcept { blocks_[block].entries.note_read_chunk(); }
+  /// True once the entries live in a temporary file (a large guest).
+  bool spilled() const noexcept { return arena_ != nullptr; }
   static std::uint64_t chunk_count_for(std::uint64_t pages) { return (pages + kChunkPages - 1) / kChunkPages; }
   std::uint64_t chunk_count(std::size_t block) const { return chunk_count_for(blocks_[block].info.pages); }
   const std::vector<XbzrleLink>& xbzrle_links() const noexcept { return links_; }
@@ -99,6 +110,8 @@ class PageIndex : public StreamVisitor {
   static std::uint64_t index_next(const Block& b, std::uint64_t chunk);
 
   const std::byte* base_;
+  std::uint64_t spill_pages_;
+  std::shared_ptr<ChunkArena> arena_;
   std::uint64_t page_size_;
   std::vector<std::byte> zero_;
   std::vector<Block> blocks_;

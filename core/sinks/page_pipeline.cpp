@@ -23,6 +23,7 @@ bool PagePipeline::next_batch(PageBatch& b) {
     const std::uint64_t pages = index_.block(cur_block_).pages;
     while (cur_page_ < pages && b.pages.size() < kBatchPages) {
       const std::uint64_t chunk = cur_page_ / PageIndex::kChunkPages;
+      if (cur_page_ % PageIndex::kChunkPages == 0) index_.note_read_chunk(cur_block_);
       if (!index_.chunk_touched(cur_block_, chunk)) {
         const std::uint64_t next = index_.next_touched_chunk(cur_block_, chunk);
         cur_page_ = next == UINT64_MAX ? pages : next * PageIndex::kChunkPages;
