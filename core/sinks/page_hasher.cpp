@@ -115,6 +115,8 @@ Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& in
     out.Write(line);
     BlockHashSummary& s = sums[block];
     ++s.pages_sent;
+    // Pages come in order: a spilled index may trim what lies behind.
+    if (page % PageIndex::kChunkPages == 0) index.note_read_chunk(block);
     const std::uint64_t e = index.entry(block, page);
     if (PageEntry::kind(e) == PageEntry::zero && (PageEntry::value(e) & 0xff) == 0) ++s.zero_pages;
   };
