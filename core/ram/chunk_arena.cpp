@@ -26,8 +26,9 @@ ChunkArena::~ChunkArena() {
 std::uint64_t* ChunkArena::allocate() noexcept {
   if (used_in_last_ == kSegmentBytes) {
     const auto offset = static_cast<off_t>(segments_.size() * kSegmentBytes);
-    // The file grows sparse: a chunk costs disk and cache only once written.
-    if (::ftruncate(fd_, offset + static_cast<off_t>(kSegmentBytes)) != 0) return nullptr;
+    // Reserve the segment's blocks now: a store into a mapped hole of a full
+    // file system would otherwise be a SIGBUS, not an error.
+    if (::posix_fallocate(fd_, offset, static_cast<off_t>(kSegmentBytes)) != 0) return nullptr;
     void* m = ::mmap(nullptr, kSegmentBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, offset);
     if (m == MAP_FAILED) return nullptr;
     try {

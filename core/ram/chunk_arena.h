@@ -28,7 +28,8 @@ class ChunkArena {
   ChunkArena& operator=(const ChunkArena&) = delete;
 
   /// A zeroed chunk that stays at this address for the arena's life; null if
-  /// the file or the address space cannot grow.
+  /// the file (its blocks are reserved 64 MiB at a time) or the address space
+  /// cannot grow.
   std::uint64_t* allocate() noexcept;
   /// A user moved to another chunk: every `trim_every` switches, drop the
   /// arena's pages from the resident set (they re-fault from the file).

@@ -38,7 +38,8 @@ Status PageIndex::on_ram_blocks(const SectionInfo&, std::span<const RamBlock> bl
 
 Status PageIndex::set(Block& b, std::uint64_t page, std::uint64_t entry) {
   std::uint64_t* e = b.entries.ref(page);
-  if (!e) return make_error(ErrorCode::unsupported, Error::no_offset, "out of memory for the page index of block '" + b.info.name + "'");
+  if (!e) return make_error(ErrorCode::unsupported, Error::no_offset, "cannot grow the page index of block '" + b.info.name + "' (out of memory" +
+                                     std::string(arena_ ? ", or of space in $TMPDIR" : "") + ")");
   *e = entry;
   return {};
 }
