@@ -26,13 +26,17 @@ InOrderHasher::~InOrderHasher() {
 }
 
 Status InOrderHasher::on_ram_blocks(const SectionInfo& s, std::span<const RamBlock> blocks) {
+  MIGSCOPE_TRY(worker_.wait_idle());  // the worker reads blocks_
   MIGSCOPE_TRY(index_.on_ram_blocks(s, blocks));
   const std::uint64_t ps = index_.page_size();
   zero_page_hash_ = XXH3_64bits(index_.zero_page(), static_cast<std::size_t>(ps));
+  if (ps == 4096) kernel_.page(index_.zero_page(), zero_page_sums_);
   for (std::size_t i = blocks_.size(); i < blocks.size(); ++i) {
     Block b;
     b.length = blocks[i].length;
     b.pages = b.length / ps + (b.length % ps ? 1 : 0);
+    b.whole_pages = ps == 4096 && b.length % 4096 == 0 && b.length > 0;
+    b.stream = Xxh3BlockStream(kernel_);
     b.state = XXH3_createState();
     if (!b.state) return make_error(ErrorCode::unsupported, blocks[i].header_offset, "cannot allocate hashing state");
     XXH3_128bits_reset(b.state);
@@ -99,12 +103,28 @@ const std::byte* InOrderHasher::content_of(const PageRecord& r, std::vector<std:
 
 Status InOrderHasher::hash_jobs(std::vector<Job>& jobs) {
   const std::uint64_t ps = index_.page_size();
+  Xxh3PageSums sums;
   for (const Job& j : jobs) {
     Block& b = blocks_[j.block];
     const std::byte* content = content_of(j.record, fill_);
+    const bool zero = j.record.kind == PageKind::zero && j.record.fill == 0;
+    if (b.whole_pages) {
+      if (j.page + 1 == b.pages) {  // the last page closes the block's stream
+        keep_hash(b, zero ? zero_page_hash_ : XXH3_64bits(content, 4096));
+        b.digest = b.stream.finish(content, b.length);
+        b.digested = true;
+      } else if (zero) {
+        keep_hash(b, zero_page_hash_);
+        b.stream.add(zero_page_sums_);
+      } else {
+        keep_hash(b, kernel_.page(content, sums));
+        b.stream.add(sums);
+      }
+      continue;
+    }
     // Pages of a block arrive in order here, so their hashes go to a
     // temporary file in order: memory does not grow with the guest.
-    if (j.record.kind == PageKind::zero && j.record.fill == 0) keep_hash(b, zero_page_hash_);
+    if (zero) keep_hash(b, zero_page_hash_);
     else keep_hash(b, XXH3_64bits(content, static_cast<std::size_t>(ps)));
     const std::uint64_t offset = j.page * ps;
     XXH3_128bits_update(b.state, content, static_cast<std::size_t>(std::min<std::uint64_t>(ps, b.length - offset)));

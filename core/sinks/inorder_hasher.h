@@ -18,6 +18,7 @@
 #include "ram/lazy_array.h"
 #include "ram/page_index.h"
 #include "sinks/batch_worker.h"
+#include "sinks/xxh3_pages.h"
 #include "stream/events.h"
 
 namespace migscope {
@@ -55,6 +56,9 @@ class InOrderHasher : public StreamVisitor {
     std::vector<std::uint64_t> pending;  // hashes not yet written to `hashes`
     bool hashes_lost = false;            // the temporary file failed (worker's flag)
     XXH3_state_t* state = nullptr;
+    // Whole 4 KiB pages: both hashes in one pass over each page (Xxh3PageKernel).
+    bool whole_pages = false;
+    Xxh3BlockStream stream;
     XXH128_hash_t digest{};
     bool digested = false;
   };
@@ -75,6 +79,8 @@ class InOrderHasher : public StreamVisitor {
   std::vector<Block> blocks_;
   std::vector<std::byte> fill_;       // zero records with a non-zero fill
   std::uint64_t zero_page_hash_ = 0;  // XXH3-64 of a page of zeros
+  Xxh3PageSums zero_page_sums_{};     // and its sums, with 4 KiB pages
+  const Xxh3PageKernel& kernel_ = xxh3_page_kernel();
   std::vector<Job> filling_;
   BatchWorker<std::vector<Job>> worker_;  // last: it stops before the rest goes
 };
