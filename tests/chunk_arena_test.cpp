@@ -24,23 +24,10 @@ namespace fs = std::filesystem;
 namespace migscope {
 namespace {
 
-// Resident bytes of the mappings that start at `starts` (their /proc/self/smaps entries).
+// Resident bytes of the mappings that start at `starts`.
 std::uint64_t resident_bytes(std::span<std::byte* const> starts) {
   std::uint64_t total = 0;
-  for (const std::byte* start : starts) {
-    std::ifstream smaps("/proc/self/smaps");
-    char head[32];
-    std::snprintf(head, sizeof head, "%lx-", static_cast<unsigned long>(reinterpret_cast<std::uintptr_t>(start)));
-    std::string line;
-    bool in_vma = false;
-    while (std::getline(smaps, line)) {
-      if (line.rfind(head, 0) == 0) in_vma = true;
-      else if (in_vma && line.rfind("Rss:", 0) == 0) {
-        total += std::stoull(line.substr(4)) * 1024;
-        break;
-      }
-    }
-  }
+  for (const std::byte* start : starts) total += test::mapping_resident_bytes(start);
   return total;
 }
 

@@ -14,6 +14,7 @@
 
 #include "input/input.h"
 #include "stream_builder.h"
+#include "test_paths.h"
 
 namespace migscope {
 namespace {
@@ -223,19 +224,7 @@ TEST_F(InputFileTest, MissingFileAndDirectoryAreIoErrors) {
   EXPECT_NE(d.error().detail.find("directory"), std::string::npos);
 }
 
-// Resident bytes of the mapping that starts at `start` (its /proc/self/smaps entry).
-std::uint64_t resident_bytes(const void* start) {
-  std::ifstream smaps("/proc/self/smaps");
-  char head[32];
-  std::snprintf(head, sizeof head, "%lx-", static_cast<unsigned long>(reinterpret_cast<std::uintptr_t>(start)));
-  std::string line;
-  bool in_vma = false;
-  while (std::getline(smaps, line)) {
-    if (line.rfind(head, 0) == 0) in_vma = true;
-    else if (in_vma && line.rfind("Rss:", 0) == 0) return std::stoull(line.substr(4)) * 1024;
-  }
-  return UINT64_MAX;
-}
+std::uint64_t resident_bytes(const void* start) { return test::mapping_resident_bytes(start); }
 
 // A 64 MiB file whose every 4 KiB page starts with its own index.
 std::vector<std::byte> numbered_pages(std::size_t pages) {

@@ -32,4 +32,17 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
+std::uint64_t mapping_resident_bytes(const void* start) {
+  std::ifstream smaps("/proc/self/smaps");
+  char head[32];
+  std::snprintf(head, sizeof head, "%lx-", static_cast<unsigned long>(reinterpret_cast<std::uintptr_t>(start)));
+  std::string line;
+  bool in_vma = false;
+  while (std::getline(smaps, line)) {
+    if (line.rfind(head, 0) == 0) in_vma = true;
+    else if (in_vma && line.rfind("Rss:", 0) == 0) return std::stoull(line.substr(4)) * 1024;
+  }
+  return UINT64_MAX;
+}
+
 }  // namespace migscope::test

@@ -1,5 +1,6 @@
 // Where tests find the corpus and the built executables.
 #pragma once
+#include <cstdint>
 #include <string>
 
 namespace migscope::test {
@@ -11,4 +12,7 @@ std::string tool_path(const std::string& name);  ///< <build>/tools/<name>
 /// Run a shell command, capture stdout (and stderr if `merge_stderr`), return exit status.
 int run_command(const std::string& cmd, std::string* out, bool merge_stderr = false);
 std::string read_file(const std::string& path);
+/// Resident bytes of this process's mapping that starts at `start` (its
+/// /proc/self/smaps entry); UINT64_MAX if there is none.
+std::uint64_t mapping_resident_bytes(const void* start);
 }  // namespace migscope::test
