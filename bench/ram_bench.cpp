@@ -16,6 +16,7 @@
 #include "json/py_writer.h"
 #include "ram/page_index.h"
 #include "sinks/page_hasher.h"
+#include "sinks/xxh3_pages.h"
 
 namespace migscope::bench {
 namespace {
@@ -149,6 +150,42 @@ void BM_HashBlockXXH128Stream(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
 }
 BENCHMARK(BM_HashBlockXXH128Stream)->Arg(1 << 20)->Arg(256 << 20);
+
+// Both hashes of every page, as `hash` needs them. Arg 1 = two libxxhash
+// calls per page (XXH3-64 + the streaming XXH3-128), arg 0 = Xxh3PageKernel's
+// one pass; 256 MiB of pages, DRAM-bound.
+void BM_HashBothPerPage(benchmark::State& state) {
+  const std::size_t bytes = std::size_t{256} << 20;
+  std::vector<std::byte> buf(bytes);
+  fill_pseudo_random(buf.data(), bytes, 6);
+  const bool library = state.range(0) == 1;
+  XXH3_state_t* st = XXH3_createState();
+  const Xxh3PageKernel& kernel = xxh3_page_kernel();
+  Xxh3PageSums sums;
+  for (auto _ : state) {
+    std::uint64_t acc = 0;
+    if (library) {
+      XXH3_128bits_reset(st);
+      for (std::size_t off = 0; off < bytes; off += kPage) {
+        acc ^= XXH3_64bits(buf.data() + off, kPage);
+        XXH3_128bits_update(st, buf.data() + off, kPage);
+      }
+      benchmark::DoNotOptimize(XXH3_128bits_digest(st));
+    } else {
+      Xxh3BlockStream stream(kernel);
+      for (std::size_t off = 0; off + kPage < bytes; off += kPage) {
+        acc ^= kernel.page(buf.data() + off, sums);
+        stream.add(sums);
+      }
+      benchmark::DoNotOptimize(stream.finish(buf.data() + bytes - kPage, bytes));
+    }
+    benchmark::DoNotOptimize(acc);
+  }
+  XXH3_freeState(st);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
+  state.SetLabel(library ? std::string("libxxhash, ") + std::string(xxh3_simd_level()) : std::string("kernel, ") + kernel.isa);
+}
+BENCHMARK(BM_HashBothPerPage)->Arg(0)->Arg(1);
 
 // The whole `hash` pass 2 (resolve, XXH3-64 per page, JSON lines, XXH3-128 of
 // the block) over an in-memory stream, output into a string. Arg = threads.

@@ -2,8 +2,9 @@
 // XXH3-64, and its share of the XXH3-128 of the whole block. XXH3 accumulates
 // each 64-byte stripe by addition, so the per-KiB sums of a page serve both
 // the page's own hash and the block's stream; only the scrambles between
-// KiBs differ (they are cheap). 66 stripe steps per page instead of 128:
-// 20 GB/s instead of 12 with AVX-512 on this machine. Bit-exact with
+// KiBs differ (they are cheap). 65 stripe steps per page instead of 128:
+// 19 GiB/s instead of 14 with AVX-512 on this machine (BM_HashBothPerPage,
+// 256 MiB of pages, against the two libxxhash calls). Bit-exact with
 // libxxhash (tests/xxh3_pages_test.cpp); default secret, 4096-byte pages only.
 #pragma once
 
