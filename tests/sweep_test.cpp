@@ -125,34 +125,6 @@ class Watchdog {
   std::thread thread_;
 };
 
-class Fanout : public StreamVisitor {
- public:
-  explicit Fanout(std::vector<StreamVisitor*> v) : v_(std::move(v)) {}
-  Status on_configuration(const Configuration& c) override {
-    for (auto* v : v_) MIGSCOPE_TRY(v->on_configuration(c));
-    return {};
-  }
-  Status on_command(const Command& c) override {
-    for (auto* v : v_) MIGSCOPE_TRY(v->on_command(c));
-    return {};
-  }
-  Status on_section(const SectionEvent& e) override {
-    for (auto* v : v_) MIGSCOPE_TRY(v->on_section(e));
-    return {};
-  }
-  Status on_ram_blocks(const SectionInfo& s, std::span<const RamBlock> b) override {
-    for (auto* v : v_) MIGSCOPE_TRY(v->on_ram_blocks(s, b));
-    return {};
-  }
-  Status on_pages(std::span<const RamBlock> b, std::span<const PageRecord> p) override {
-    for (auto* v : v_) MIGSCOPE_TRY(v->on_pages(b, p));
-    return {};
-  }
-
- private:
-  std::vector<StreamVisitor*> v_;
-};
-
 // The vmdesc of the intact file, reused by cases that leave its bytes alone.
 struct CachedVmdesc {
   std::uint64_t offset = 0;  // of the 0x06 byte
@@ -203,7 +175,7 @@ Outcome run_case(Bytes file, const CachedVmdesc& cache, std::uint64_t untouched_
     json::PyWriter w(buf);
     StateJsonSink state(w);
     state.begin();
-    Fanout fan({&info, &index, &state});
+    StreamFanout fan({&info, &index, &state});
     auto summary = walk_stream(file, *loc, options, fan);
     if (!summary.ok()) return fail("walk", summary.error());
     state.finish();

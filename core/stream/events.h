@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <rapidjson/document.h>
@@ -112,6 +113,36 @@ class StreamVisitor {
   virtual Status on_ram_blocks(const SectionInfo&, std::span<const RamBlock>) { return {}; }
   /// Page records in stream order, in batches; the spans die after the call.
   virtual Status on_pages(std::span<const RamBlock>, std::span<const PageRecord>) { return {}; }
+};
+
+/// Forwards every event to several visitors in order, stopping at the first
+/// error: one walk feeding, say, an index and a state writer.
+class StreamFanout : public StreamVisitor {
+ public:
+  explicit StreamFanout(std::vector<StreamVisitor*> visitors) : visitors_(std::move(visitors)) {}
+  Status on_configuration(const Configuration& c) override {
+    for (auto* v : visitors_) MIGSCOPE_TRY(v->on_configuration(c));
+    return {};
+  }
+  Status on_command(const Command& c) override {
+    for (auto* v : visitors_) MIGSCOPE_TRY(v->on_command(c));
+    return {};
+  }
+  Status on_section(const SectionEvent& e) override {
+    for (auto* v : visitors_) MIGSCOPE_TRY(v->on_section(e));
+    return {};
+  }
+  Status on_ram_blocks(const SectionInfo& s, std::span<const RamBlock> b) override {
+    for (auto* v : visitors_) MIGSCOPE_TRY(v->on_ram_blocks(s, b));
+    return {};
+  }
+  Status on_pages(std::span<const RamBlock> b, std::span<const PageRecord> p) override {
+    for (auto* v : visitors_) MIGSCOPE_TRY(v->on_pages(b, p));
+    return {};
+  }
+
+ private:
+  std::vector<StreamVisitor*> visitors_;
 };
 
 /// A fact worth telling the user that did not stop the walk.

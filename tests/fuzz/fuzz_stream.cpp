@@ -22,35 +22,6 @@ namespace {
 
 using namespace migscope;
 
-// Forwards every event to several visitors, stopping at the first error.
-class Fanout : public StreamVisitor {
- public:
-  explicit Fanout(std::vector<StreamVisitor*> v) : v_(std::move(v)) {}
-  Status on_configuration(const Configuration& c) override {
-    for (auto* v : v_) MIGSCOPE_TRY(v->on_configuration(c));
-    return {};
-  }
-  Status on_command(const Command& c) override {
-    for (auto* v : v_) MIGSCOPE_TRY(v->on_command(c));
-    return {};
-  }
-  Status on_section(const SectionEvent& e) override {
-    for (auto* v : v_) MIGSCOPE_TRY(v->on_section(e));
-    return {};
-  }
-  Status on_ram_blocks(const SectionInfo& s, std::span<const RamBlock> b) override {
-    for (auto* v : v_) MIGSCOPE_TRY(v->on_ram_blocks(s, b));
-    return {};
-  }
-  Status on_pages(std::span<const RamBlock> b, std::span<const PageRecord> p) override {
-    for (auto* v : v_) MIGSCOPE_TRY(v->on_pages(b, p));
-    return {};
-  }
-
- private:
-  std::vector<StreamVisitor*> v_;
-};
-
 constexpr std::initializer_list<ErrorCode> kInputErrors = {
     ErrorCode::truncated, ErrorCode::corrupt, ErrorCode::unsupported, ErrorCode::invalid_json, ErrorCode::not_a_stream,
     // The page index reserves address space per block; a hostile block table
@@ -89,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     json::PyWriter w(out);
     StateJsonSink state(w);
     state.begin();
-    Fanout fan({&info, &index, &state});
+    StreamFanout fan({&info, &index, &state});
     auto summary = walk_stream(file, *loc, options, fan);
     if (!summary.ok()) {
       fuzz::check_error(summary.error(), size, kInputErrors);
