@@ -6,7 +6,6 @@
 #include <cstring>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include "common.h"
 #include "stream_output.h"
@@ -81,7 +80,7 @@ int main(int argc, char** argv) {
     // Upstream extracts into the current directory; existing files are kept.
     ExtractArgs ex;
     ex.dir = ".";
-    ex.threads = std::max(1u, std::thread::hardware_concurrency());
+    ex.threads = all_cores();
     ex.upstream_listing = true;
     rc = run_extract(args, ex);
   } else {

@@ -1,6 +1,5 @@
 // migscope extract FILE -o DIR: one sparse file per RAM block, plus desc.json and state.json.
 #include <cstdio>
-#include <thread>
 
 #include <boost/program_options.hpp>
 
@@ -31,7 +30,7 @@ int cmd_extract(int argc, char** argv) {
   if (auto done = parse_command_line(argc, argv, args.prog, opts, args.file)) return *done;
   if (ex.dir.empty()) return report_usage(args.prog, "missing -o DIR");
   if (threads > 256) return report_usage(args.prog, "--threads must be at most 256");
-  ex.threads = threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : threads;
+  ex.threads = threads == 0 ? all_cores() : threads;
   return exit_code_for(run_extract(args, ex));
 }
 

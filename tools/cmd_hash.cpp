@@ -1,6 +1,5 @@
 // migscope hash FILE: XXH3-64 of the final content of every sent page (JSON Lines).
 #include <cstdio>
-#include <thread>
 
 #include <boost/program_options.hpp>
 
@@ -30,7 +29,7 @@ int cmd_hash(int argc, char** argv) {
       ("threads,j", po::value(&threads), "worker threads (default: all cores); output does not depend on it")
       ("vmdesc", po::value(&vmdesc_file), "device description from this JSON file");
   if (auto done = parse_command_line(argc, argv, prog, opts, file)) return *done;
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  if (threads == 0) threads = all_cores();
   if (threads > 256) return report_usage(prog, "--threads must be at most 256");
 
   auto opened = open_stream(file, vmdesc_file);

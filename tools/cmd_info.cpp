@@ -1,7 +1,6 @@
 // migscope info FILE [--json]: what the stream holds and where.
 #include <cstdio>
 #include <string>
-#include <thread>
 
 #include <boost/program_options.hpp>
 
@@ -221,7 +220,7 @@ int cmd_info(int argc, char** argv) {
   WalkOptions options;
   options.vmdesc = s.vmdesc ? &*s.vmdesc : nullptr;
   options.release_behind = true;  // an InputFile is a read-only mapping
-  options.prefetch_threads = std::max(1u, std::thread::hardware_concurrency());  // mapping work off the walk
+  options.prefetch_threads = all_cores();  // mapping work off the walk
   WalkSummary partial;
   auto summary = walk_stream(s.bytes(), s.location, options, info, &partial);
   if (!summary.ok() && !keep_going) return report_error(prog, file, summary.error());

@@ -1,9 +1,11 @@
 #include "common.h"
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 #include <unistd.h>
 
 namespace migscope::tools {
@@ -80,5 +82,7 @@ void install_sigbus_handler(const char* prog) {
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGBUS, &sa, nullptr);
 }
+
+unsigned all_cores() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 }  // namespace migscope::tools

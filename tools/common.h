@@ -30,4 +30,7 @@ std::optional<int> parse_command_line(int argc, char** argv, std::string_view pr
 /// corrupt-input exit code instead of a silent crash. Call once in main().
 void install_sigbus_handler(const char* prog);
 
+/// The default for -j and for helper threads: every core (at least 1).
+unsigned all_cores();
+
 }  // namespace migscope::tools

@@ -1,7 +1,6 @@
 #include "stream_output.h"
 
 #include <cstdio>
-#include <thread>
 
 #include "common.h"
 #include "json/py_writer.h"
@@ -36,7 +35,7 @@ ErrorCode print_state(const StreamArgs& args) {
   options.vmdesc = s.vmdesc ? &*s.vmdesc : nullptr;
   options.release_behind = true;  // an InputFile is a read-only mapping
   options.page_size = args.page_size;
-  options.prefetch_threads = std::max(1u, std::thread::hardware_concurrency());  // mapping work off the walk
+  options.prefetch_threads = all_cores();  // mapping work off the walk
   // -m: a first walk indexes every page's final version; the memory object is
   // then written by a nested walk when the state reaches the RAM section.
   std::optional<PageIndex> index;
