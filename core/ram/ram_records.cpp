@@ -179,14 +179,14 @@ Status RamParser::parse_body(Cursor& c, const SectionInfo& section, StreamVisito
         // on 3.2 GB). A hint only: it never faults, whatever lies there.
         if (c.remaining() > kPrefetchRecords * (page_size + 8))
           __builtin_prefetch(r.payload.data() + kPrefetchRecords * (page_size + 8) - 8);
-        MIGSCOPE_TRY(add_record(r, addr, at, visitor, c));
+        MIGSCOPE_TRY(add_record(r, visitor, c));
         continue;
       }
       if (type == wire::kRamZero && c.remaining() >= 1) {
         r.block = *current_block_;
         r.fill = c.u8();
         r.kind = PageKind::zero;
-        MIGSCOPE_TRY(add_record(r, addr, at, visitor, c));
+        MIGSCOPE_TRY(add_record(r, visitor, c));
         continue;
       }
     }
@@ -243,12 +243,12 @@ Status RamParser::parse_body(Cursor& c, const SectionInfo& section, StreamVisito
         return make_error(ErrorCode::corrupt, at,
                           "unknown RAM record flags " + hex(flags) + " (header " + hex(header) + ")");
     }
-    MIGSCOPE_TRY(add_record(r, addr, at, visitor, c));
+    MIGSCOPE_TRY(add_record(r, visitor, c));
   }
 }
 
-Status RamParser::add_record(const PageRecord& r, std::uint64_t addr, std::uint64_t at, StreamVisitor& visitor,
-                             const Cursor& c) {
+Status RamParser::add_record(const PageRecord& r, StreamVisitor& visitor, const Cursor& c) {
+  const std::uint64_t addr = r.offset, at = r.file_offset;
   const RamBlock& block = blocks_[r.block];
   if (block.mapped_ram) [[unlikely]]
     return make_error(ErrorCode::corrupt, at, "page record for mapped-ram block '" + std::string(block.name) + "'");

@@ -50,7 +50,7 @@ class RamParser {
   Result<std::uint32_t> block_for(Cursor& c, bool continued, std::uint64_t at);
   Status flush(StreamVisitor& visitor, std::uint64_t position);
   /// Check a decoded record against its block and queue it.
-  Status add_record(const PageRecord& r, std::uint64_t addr, std::uint64_t at, StreamVisitor& visitor, const Cursor& c);
+  Status add_record(const PageRecord& r, StreamVisitor& visitor, const Cursor& c);
 
   RamOptions options_;
   std::vector<RamBlock> blocks_;

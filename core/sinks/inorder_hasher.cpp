@@ -1,6 +1,5 @@
 #include "sinks/inorder_hasher.h"
 
-#include <cstring>
 
 #include <xxh_x86dispatch.h>
 
@@ -36,7 +35,6 @@ Status InOrderHasher::on_ram_blocks(const SectionInfo& s, std::span<const RamBlo
     b.length = blocks[i].length;
     b.pages = b.length / ps + (b.length % ps ? 1 : 0);
     b.whole_pages = ps == 4096 && b.length % 4096 == 0 && b.length > 0;
-    b.stream = Xxh3BlockStream(kernel_);
     b.state = XXH3_createState();
     if (!b.state) return make_error(ErrorCode::unsupported, blocks[i].header_offset, "cannot allocate hashing state");
     XXH3_128bits_reset(b.state);

@@ -25,20 +25,31 @@ namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 
+// Formatters into a caller's buffer; they return the end of what they wrote.
+char* format_hex64(char* out, std::uint64_t v) {
+  for (int i = 15; i >= 0; --i, v >>= 4) out[i] = kHex[v & 0xf];
+  return out + 16;
+}
+
+char* format_u64(char* out, std::uint64_t v) {
+  char digits[20];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (n) *out++ = digits[--n];
+  return out;
+}
+
 void put_hex64(json::OutBuffer& out, std::uint64_t v) {
   char buf[16];
-  for (int i = 15; i >= 0; --i, v >>= 4) buf[i] = kHex[v & 0xf];
-  out.Write({buf, 16});
+  out.Write({buf, static_cast<std::size_t>(format_hex64(buf, v) - buf)});
 }
 
 void put_u64(json::OutBuffer& out, std::uint64_t v) {
-  char buf[24];
-  int n = 0;
-  do {
-    buf[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v);
-  while (n) out.Put(buf[--n]);
+  char buf[20];
+  out.Write({buf, static_cast<std::size_t>(format_u64(buf, v) - buf)});
 }
 
 // Block names are arbitrary bytes: escape them once per block, like Python's json.
@@ -91,28 +102,19 @@ Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& in
     fed = 0;
     XXH3_128bits_reset(state);
   };
-  // The line prefix of each block, formatted once; a line is then one Write.
+  // The line prefix of each block, formatted once.
   std::vector<std::string> prefixes(names.size());
   for (std::size_t i = 0; i < names.size(); ++i) prefixes[i] = "{\"block\":" + names[i] + ",\"offset\":";
-  std::string line;
   auto page_line = [&](std::size_t block, std::uint64_t page, std::uint64_t hash) {
-    line.assign(prefixes[block]);
-    char tail[64];
-    char* t = tail;
-    char digits[24];
-    int n = 0;
-    for (std::uint64_t v = page * ps; n == 0 || v; v /= 10) digits[n++] = static_cast<char>('0' + v % 10);
-    while (n) *t++ = digits[--n];
     static constexpr char kMid[] = ",\"xxh3\":\"";
+    char tail[64];
+    char* t = format_u64(tail, page * ps);
     std::memcpy(t, kMid, sizeof kMid - 1);
-    t += sizeof kMid - 1;
-    for (int i = 15; i >= 0; --i) t[i] = kHex[(hash >> (4 * (15 - i))) & 0xf];
-    t += 16;
-    *t++ = '"';
-    *t++ = '}';
-    *t++ = '\n';
-    line.append(tail, static_cast<std::size_t>(t - tail));
-    out.Write(line);
+    t = format_hex64(t + sizeof kMid - 1, hash);
+    std::memcpy(t, "\"}\n", 3);
+    t += 3;
+    out.Write(prefixes[block]);
+    out.Write({tail, static_cast<std::size_t>(t - tail)});
     BlockHashSummary& s = sums[block];
     ++s.pages_sent;
     // Pages come in order: a spilled index may trim what lies behind.
