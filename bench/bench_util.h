@@ -24,7 +24,7 @@
 
 #include "input/input.h"
 #include "ram/xbzrle.h"
-#include "stream/walker.h"
+#include "migscope/stream.h"
 #include "wire/endian.h"
 
 namespace migscope::bench {

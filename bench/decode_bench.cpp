@@ -10,9 +10,7 @@
 #include <vector>
 
 #include "bench_util.h"
-#include "compat/checker.h"
-#include "compat/renames.h"
-#include "compat/vmstate_model.h"
+#include "migscope/compat.h"
 #include "json/py_writer.h"
 #include "sinks/state_json.h"
 #include "stream/open.h"
@@ -34,7 +32,7 @@ class SectionCollector : public StreamVisitor {
  public:
   Status on_section(const SectionEvent& ev) override {
     if (ev.info && ev.info->kind == SectionKind::device && ev.info->desc)
-      sections.push_back({std::string(ev.info->idstr), ev.info->desc, ev.body, ev.body_offset});
+      sections.push_back({std::string(ev.info->idstr), &description_json(*ev.info->desc), ev.body, ev.body_offset});
     return {};
   }
   std::vector<DeviceSection> sections;

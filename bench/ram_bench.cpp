@@ -199,7 +199,7 @@ void BM_HashSink(benchmark::State& state) {
   for (auto _ : state) {
     text.clear();
     json::OutBuffer out(&text);
-    HashOptions o;
+    PageHashOptions o;
     o.threads = static_cast<unsigned>(state.range(0));
     auto r = hash_pages(s, index, o, out);
     out.Flush();

@@ -20,9 +20,12 @@ endif()
 if(NOT EXISTS ${XXHASH_INCLUDE_DIR}/xxh_x86dispatch.h)
   message(FATAL_ERROR "xxh_x86dispatch.h not found: the dispatched XXH3 is required for speed")
 endif()
+# An imported target, so the installed package can name it too (migscopeConfig.cmake).
+add_library(migscope::xxhash UNKNOWN IMPORTED GLOBAL)
+set_target_properties(migscope::xxhash PROPERTIES IMPORTED_LOCATION ${XXHASH_LIBRARY}
+  INTERFACE_INCLUDE_DIRECTORIES ${XXHASH_INCLUDE_DIR})
 add_library(migscope_xxhash INTERFACE)
-target_include_directories(migscope_xxhash SYSTEM INTERFACE ${XXHASH_INCLUDE_DIR})
-target_link_libraries(migscope_xxhash INTERFACE ${XXHASH_LIBRARY})
+target_link_libraries(migscope_xxhash INTERFACE migscope::xxhash)
 
 find_package(ZLIB REQUIRED)
 find_package(Threads REQUIRED)

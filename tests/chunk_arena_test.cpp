@@ -16,7 +16,7 @@
 #include "ram/page_index.h"
 #include "sinks/page_hasher.h"
 #include "stream/open.h"
-#include "stream/walker.h"
+#include "migscope/stream.h"
 #include "test_paths.h"
 
 namespace fs = std::filesystem;
@@ -103,7 +103,7 @@ std::string hash_output(const std::string& path, std::uint64_t spill_pages, bool
   *spilled = index.spilled();
   std::string lines;
   json::OutBuffer out(&lines);
-  HashOptions ho;
+  PageHashOptions ho;
   ho.threads = 2;
   auto sums = hash_pages(s.bytes(), index, ho, out);
   out.Flush();

@@ -8,7 +8,7 @@
 
 #include "stream_builder.h"
 #include "wire/cursor.h"
-#include "wire/error.h"
+#include "migscope/error.h"
 
 namespace migscope {
 namespace {

@@ -9,7 +9,7 @@
 #include "input/input.h"
 #include "ram/page_index.h"
 #include "ram/xbzrle.h"
-#include "stream/walker.h"
+#include "migscope/stream.h"
 #include "stream_builder.h"
 
 namespace migscope {

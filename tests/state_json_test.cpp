@@ -10,7 +10,7 @@
 #include "input/input.h"
 #include "json/py_writer.h"
 #include "sinks/state_json.h"
-#include "stream/walker.h"
+#include "migscope/stream.h"
 #include "stream_builder.h"
 #include "vmdesc/vmdesc.h"
 

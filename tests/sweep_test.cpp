@@ -33,7 +33,7 @@
 #include "sinks/info_report.h"
 #include "sinks/page_hasher.h"
 #include "sinks/state_json.h"
-#include "stream/walker.h"
+#include "migscope/stream.h"
 #include "test_paths.h"
 #include "vmdesc/vmdesc.h"
 
@@ -182,7 +182,7 @@ Outcome run_case(Bytes file, const CachedVmdesc& cache, std::uint64_t untouched_
   }
   std::string lines;
   json::OutBuffer buf(&lines);
-  HashOptions ho;
+  PageHashOptions ho;
   ho.threads = 1;
   auto sums = hash_pages(file, index, ho, buf);
   if (!sums.ok()) return fail("hash", sums.error());

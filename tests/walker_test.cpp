@@ -9,7 +9,7 @@
 
 #include "input/input.h"
 #include "stream/format.h"
-#include "stream/walker.h"
+#include "migscope/stream.h"
 #include "stream_builder.h"
 #include "vmdesc/vmdesc.h"
 

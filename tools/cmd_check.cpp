@@ -14,13 +14,8 @@
 #include <boost/program_options.hpp>
 
 #include "common.h"
-#include "compat/checker.h"
-#include "compat/renames.h"
-#include "compat/report.h"
-#include "compat/vmstate_model.h"
+#include "migscope/ops.h"
 #include "subcommands.h"
-
-#include "stream/open.h"
 
 namespace migscope::tools {
 
@@ -41,34 +36,6 @@ struct CheckOptions {
   std::string fail_on = "warning";
   std::string output;
 };
-
-struct Loaded {
-  compat::VmstateDump dump;
-  bool from_stream = false;
-};
-
-bool is_stream_file(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return false;  // the JSON reader reports the open error
-  char head[16] = {};
-  std::size_t n = std::fread(head, 1, sizeof head, f);
-  std::fclose(f);
-  if (n >= 4 && std::memcmp(head, "QEVM", 4) == 0) return true;
-  return n >= 16 && std::memcmp(head, "LibvirtQemudSave", 16) == 0;
-}
-
-Result<Loaded> load(const std::string& path) {
-  Loaded out;
-  if (is_stream_file(path)) {
-    MIGSCOPE_ASSIGN(std::string json, migscope::read_vmdesc_json(path));
-    MIGSCOPE_ASSIGN(out.dump, compat::parse_vmdesc(json));
-    out.from_stream = true;
-    return out;
-  }
-  MIGSCOPE_ASSIGN(std::string text, compat::read_text_file(path));
-  MIGSCOPE_ASSIGN(out.dump, compat::parse_vmstate_any(text));
-  return out;
-}
 
 int write_file(const std::string& path, const std::string& text) {
   std::FILE* f = path == "-" ? stdout : std::fopen(path.c_str(), "wb");
@@ -137,55 +104,35 @@ int cmd_check(int argc, char** argv) {
   if (!compat::parse_severity(o.fail_on, ropts.fail_on))
     return report_usage(kProg, "--fail-on must be info, warning or error, not '" + o.fail_on + "'");
 
-  compat::RenameTable renames;
-  if (!o.no_builtin_renames) {
-    auto builtin = compat::builtin_renames();
-    if (!builtin.ok()) return report_error(kProg, "built-in renames.json", builtin.error());
-    renames = std::move(builtin).value();
-  }
-  for (const auto& path : o.renames) {
-    auto text = compat::read_text_file(path);
-    if (!text.ok()) return report_error(kProg, path, text.error());
-    auto more = compat::parse_renames(*text);
-    if (!more.ok()) return report_error(kProg, path, more.error());
-    compat::merge_renames(renames, *more);
-  }
+  auto renames = ops::builtin_renames(!o.no_builtin_renames);
+  if (!renames.ok()) return report_error(kProg, "built-in renames.json", renames.error());
+  for (const auto& path : o.renames)
+    if (Status st = ops::load_renames(path, *renames); !st.ok()) return report_error(kProg, path, st.error());
   compat::Baseline baseline;
   if (!o.baseline.empty()) {
-    auto text = compat::read_text_file(o.baseline);
-    if (!text.ok()) return report_error(kProg, o.baseline, text.error());
-    auto parsed = compat::parse_baseline(*text);
+    auto parsed = ops::load_baseline(o.baseline);
     if (!parsed.ok()) return report_error(kProg, o.baseline, parsed.error());
     baseline = std::move(parsed).value();
     ropts.baseline = &baseline;
   }
 
-  auto src = load(o.src);
+  auto src = ops::load_vmstate(o.src);
   if (!src.ok()) return report_error(kProg, o.src, src.error());
-  auto dest = load(o.dest);
+  auto dest = ops::load_vmstate(o.dest);
   if (!dest.ok()) return report_error(kProg, o.dest, dest.error());
-  if (src->dump.origin != dest->dump.origin)
-    return report_usage(kProg, "cannot compare a -dump-vmstate file with a stream description (vmdesc)");
-
-  const auto& s = o.reverse ? dest->dump : src->dump;
-  const auto& d = o.reverse ? src->dump : dest->dump;
-  compat::CheckReport report = compat::check_vmstate(s, d, renames);
-  if (s.page_size && d.page_size && *s.page_size != *d.page_size) {
-    // compare_vmdesc() does this for texts; here the documents are already parsed.
-    compat::Finding f;
-    f.kind = compat::FindingKind::page_size_mismatch;
-    f.severity = compat::Severity::error;
-    f.section = "page_size";
-    f.src = std::to_string(*s.page_size);
-    f.dest = std::to_string(*d.page_size);
-    f.message = "page size mismatch: " + f.src + " , " + f.dest;
-    f.id = compat::finding_id(f);
-    report.findings.insert(report.findings.begin(), std::move(f));
+  ops::CheckOptions copts;
+  copts.reverse = o.reverse;
+  auto checked = ops::check(*src, *dest, *renames, copts);
+  if (!checked.ok()) {
+    if (checked.error().code == ErrorCode::usage) return report_usage(kProg, checked.error().detail);
+    return report_error(kProg, "", checked.error());
   }
+  const compat::CheckReport& report = checked.value();
 
   ropts.src_name = o.src;
   ropts.dest_name = o.dest;
   ropts.reverse = o.reverse;
+  ropts.fail_on_name = "--fail-on";
   std::string text = o.format == "json"    ? compat::render_json(report, ropts)
                      : o.format == "junit" ? compat::render_junit(report, ropts)
                                            : compat::render_text(report, ropts);

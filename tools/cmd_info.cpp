@@ -6,10 +6,8 @@
 
 #include "common.h"
 #include "json/py_writer.h"
-#include "sinks/info_report.h"
+#include "migscope/ops.h"
 #include "stream/format.h"
-#include "stream/open.h"
-#include "stream/walker.h"
 #include "stream_output.h"
 #include "subcommands.h"
 
@@ -38,10 +36,10 @@ std::string uuid_text(Bytes u) {
 
 const char* format_name(InputFormat f) { return f == InputFormat::libvirt_save ? "libvirt-save" : "qemu"; }
 
-void print_text(const std::string& path, const OpenStream& s, const WalkSummary& sum, const InfoCollector& info,
+void print_text(const std::string& path, const Dump& s, const WalkSummary& sum, const ops::InfoReport& info,
                 const Error* damage) {
-  std::printf("file:          %s (%llu bytes)\n", path.c_str(), static_cast<unsigned long long>(s.file.size()));
-  std::printf("format:        %s stream v3 at offset %s\n", format_name(s.location.format), hex(s.location.stream_offset).c_str());
+  std::printf("file:          %s (%llu bytes)\n", path.c_str(), static_cast<unsigned long long>(s.size()));
+  std::printf("format:        %s stream v3 at offset %s\n", format_name(s.location().format), hex(s.location().stream_offset).c_str());
   if (sum.configuration) {
     const auto& c = *sum.configuration;
     std::printf("machine:       %s\n", printable(c.machine).c_str());
@@ -57,9 +55,9 @@ void print_text(const std::string& path, const OpenStream& s, const WalkSummary&
   std::printf("footers:       %s\n", sum.footers ? "yes" : "no");
   if (sum.trailer_offset)
     std::printf("vmdesc:        trailer at %s, %llu bytes, %zu devices\n", hex(*sum.trailer_offset).c_str(),
-                static_cast<unsigned long long>(sum.trailer_length), s.vmdesc ? s.vmdesc->device_count() : 0);
+                static_cast<unsigned long long>(sum.trailer_length), s.device_count());
   else
-    std::printf("vmdesc:        %s\n", s.vmdesc ? "from --vmdesc file" : "none");
+    std::printf("vmdesc:        %s\n", s.vmdesc() ? "from --vmdesc file" : "none");
   if (sum.eof_offset) std::printf("EOF:           at %s\n", hex(*sum.eof_offset).c_str());
   if (damage) std::printf("STOPPED:       %s\n", damage->message().c_str());
 
@@ -101,15 +99,15 @@ void print_text(const std::string& path, const OpenStream& s, const WalkSummary&
   }
 }
 
-void print_json(const std::string& path, const OpenStream& s, const WalkSummary& sum, const InfoCollector& info,
+void print_json(const std::string& path, const Dump& s, const WalkSummary& sum, const ops::InfoReport& info,
                 const Error* damage) {
   json::OutBuffer out(stdout);
   json::PyWriter w(out);
   w.start_object();
   w.key("file"); w.string(path);
-  w.key("size"); w.uint64(s.file.size());
-  w.key("format"); w.string(format_name(s.location.format));
-  w.key("stream_offset"); w.uint64(s.location.stream_offset);
+  w.key("size"); w.uint64(s.size());
+  w.key("format"); w.string(format_name(s.location().format));
+  w.key("stream_offset"); w.uint64(s.location().stream_offset);
   w.key("configuration");
   if (sum.configuration) {
     const auto& c = *sum.configuration;
@@ -131,9 +129,9 @@ void print_json(const std::string& path, const OpenStream& s, const WalkSummary&
   w.key("eof_offset"); if (sum.eof_offset) w.uint64(*sum.eof_offset); else w.null();
   w.key("vmdesc");
   w.start_object();
-  w.key("source"); w.string(sum.trailer_offset ? (s.external_vmdesc.empty() ? "trailer" : "file") : (s.vmdesc ? "file" : "none"));
+  w.key("source"); w.string(sum.trailer_offset ? (s.vmdesc_from_file() ? "file" : "trailer") : (s.vmdesc() ? "file" : "none"));
   if (sum.trailer_offset) { w.key("trailer_offset"); w.uint64(*sum.trailer_offset); w.key("trailer_length"); w.uint64(sum.trailer_length); }
-  w.key("devices"); w.uint64(s.vmdesc ? s.vmdesc->device_count() : 0);
+  w.key("devices"); w.uint64(s.device_count());
   w.end_object();
   w.key("commands"); w.start_array();
   for (const auto& c : info.commands) {
@@ -213,19 +211,15 @@ int cmd_info(int argc, char** argv) {
       ("vmdesc", po::value(&vmdesc_file), "read the device description from this JSON file")
       ("keep-going", po::bool_switch(&keep_going), "on damaged input, report what was read before the damage");
   if (auto done = parse_command_line(argc, argv, prog, opts, file)) return *done;
-  auto opened = open_stream(file, vmdesc_file);
-  if (!opened.ok()) return report_error(prog, file, opened.error());
-  OpenStream& s = opened.value();
-  InfoCollector info;
-  WalkOptions options;
-  options.vmdesc = s.vmdesc ? &*s.vmdesc : nullptr;
-  options.release_behind = true;  // an InputFile is a read-only mapping
-  options.prefetch_threads = all_cores();  // mapping work off the walk
-  WalkSummary partial;
-  auto summary = walk_stream(s.bytes(), s.location, options, info, &partial);
-  if (!summary.ok() && !keep_going) return report_error(prog, file, summary.error());
-  const WalkSummary& sum = summary.ok() ? summary.value() : partial;
-  const Error* damage = summary.ok() ? nullptr : &summary.error();
+  auto dump = Dump::open(file, vmdesc_file);
+  if (!dump.ok()) return report_error(prog, file, dump.error());
+  ops::InfoOptions options;
+  options.helper_threads = all_cores();  // mapping work off the walk
+  ops::InfoReport info = ops::info(*dump, options);
+  if (info.damage && !keep_going) return report_error(prog, file, *info.damage);
+  const WalkSummary& sum = info.summary;
+  const Error* damage = info.damage ? &*info.damage : nullptr;
+  const Dump& s = *dump;
   if (as_json) print_json(file, s, sum, info, damage);
   else print_text(file, s, sum, info, damage);
   std::fflush(stdout);

@@ -10,6 +10,15 @@
 
 namespace migscope::tools {
 
+std::string with_remedy(std::string text, Remedy remedy) {
+  switch (remedy) {
+    case Remedy::none: break;
+    case Remedy::give_description: text += " (give --vmdesc FILE)"; break;
+    case Remedy::allow_overwrite: text += " (use --force to replace it)"; break;
+  }
+  return text;
+}
+
 int report_error(std::string_view prog, std::string_view file, const Error& error) {
   std::string line(prog);
   line += ": ";
@@ -17,7 +26,7 @@ int report_error(std::string_view prog, std::string_view file, const Error& erro
     line += file;
     line += ": ";
   }
-  line += error.message();
+  line += with_remedy(error.message(), error.remedy);
   // One line, always: fold any newline a detail might carry.
   for (char& c : line)
     if (c == '\n' || c == '\r') c = ' ';

@@ -8,9 +8,12 @@
 #include <boost/program_options.hpp>
 
 #include "exit_codes.h"
-#include "wire/error.h"
+#include "migscope/error.h"
 
 namespace migscope::tools {
+
+/// `text` followed by how to get past it with this program's options.
+std::string with_remedy(std::string text, Remedy remedy);
 
 /// Print one line "<prog>: <file>: <error message>" to stderr; return its exit code.
 int report_error(std::string_view prog, std::string_view file, const Error& error);

@@ -2,7 +2,7 @@
 // compatibility does not force another, by the drop-ins. Documented in README.md.
 #pragma once
 
-#include "wire/error.h"
+#include "migscope/error.h"
 
 namespace migscope::tools {
 

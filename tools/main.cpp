@@ -1,5 +1,7 @@
 // migscope: dispatch to one subcommand per file.
 #include <cstdio>
+
+#include "migscope/version.h"
 #include <cstring>
 #include <new>
 #include <string_view>

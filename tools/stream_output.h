@@ -1,5 +1,6 @@
-// The output paths shared by `migscope state|desc` and the analyze-migration
-// drop-in: they differ only in option syntax and exit codes.
+// What `migscope state|desc|extract` and the analyze-migration drop-in share:
+// open the dump, call the operation, print its result and its warnings. They
+// differ only in option syntax and exit codes.
 #pragma once
 
 #include <cstdint>
@@ -7,8 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "stream/open.h"
-#include "stream/walker.h"
+#include "migscope/stream.h"
 
 namespace migscope::tools {
 

@@ -13,9 +13,7 @@
 #include <vector>
 
 #include "common.h"
-#include "compat/checker.h"
-#include "compat/renames.h"
-#include "compat/vmstate_model.h"
+#include "migscope/ops.h"
 
 namespace {
 
@@ -159,11 +157,6 @@ int parse_args(int argc, char** argv, Args& args) {
   return -1;
 }
 
-migscope::Result<migscope::compat::VmstateDump> load(const std::string& path) {
-  MIGSCOPE_ASSIGN(std::string text, migscope::compat::read_text_file(path));
-  return migscope::compat::parse_vmstate_dump(text);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -174,24 +167,30 @@ int main(int argc, char** argv) {
     std::fputs(kHelp, stdout);
     return 0;
   }
-  auto src = load(args.src);
+  auto src = migscope::ops::load_vmstate_dump(args.src);
   if (!src.ok()) {
     migscope::tools::report_error(kProg, args.src, src.error());
     return kExitException;
   }
-  auto dest = load(args.dest);
+  auto dest = migscope::ops::load_vmstate_dump(args.dest);
   if (!dest.ok()) {
     migscope::tools::report_error(kProg, args.dest, dest.error());
     return kExitException;
   }
-  auto renames = migscope::compat::builtin_renames();
+  auto renames = migscope::ops::builtin_renames(true);
   if (!renames.ok()) {
     migscope::tools::report_error(kProg, "built-in renames.json", renames.error());
     return migscope::tools::exit_internal;
   }
-  const auto& s = args.reverse ? *dest : *src;
-  const auto& d = args.reverse ? *src : *dest;
-  auto report = migscope::compat::check_vmstate(s, d, *renames);
+  migscope::ops::VmstateInput src_input{std::move(src).value(), false}, dest_input{std::move(dest).value(), false};
+  migscope::ops::CheckOptions options;
+  options.reverse = args.reverse;
+  auto checked = migscope::ops::check(src_input, dest_input, *renames, options);
+  if (!checked.ok()) {
+    migscope::tools::report_error(kProg, "", checked.error());
+    return kExitException;
+  }
+  const auto& report = checked.value();
   std::string out = report.upstream_output();
   if (!out.empty() && std::fwrite(out.data(), 1, out.size(), stdout) != out.size()) return kExitException;
   if (std::fflush(stdout) != 0) return kExitException;

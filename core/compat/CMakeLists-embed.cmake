@@ -1,6 +1,6 @@
 # Embed core/compat/renames.json (the built-in rename table) into
-# migscope_compat as a string literal, regenerated whenever the JSON changes.
-# core/CMakeLists.txt includes this right after add_library(migscope_compat ...):
+# migscope_lib as a string literal, regenerated whenever the JSON changes.
+# core/CMakeLists.txt includes this right after add_library(migscope_lib ...):
 #   include(${CMAKE_CURRENT_SOURCE_DIR}/compat/CMakeLists-embed.cmake)
 set(_migscope_renames_json ${CMAKE_CURRENT_LIST_DIR}/renames.json)
 set(_migscope_renames_dir ${CMAKE_CURRENT_BINARY_DIR}/compat_generated/compat)
@@ -15,4 +15,4 @@ file(WRITE ${_migscope_renames_dir}/renames_json.inc.tmp
   "R\"migscope_renames(${_migscope_renames_text})migscope_renames\"\n")
 # configure_file only touches the output when its content changes: no needless rebuilds.
 configure_file(${_migscope_renames_dir}/renames_json.inc.tmp ${_migscope_renames_dir}/renames_json.inc COPYONLY)
-target_include_directories(migscope_compat PRIVATE ${CMAKE_CURRENT_BINARY_DIR}/compat_generated)
+target_include_directories(migscope_lib PRIVATE ${CMAKE_CURRENT_BINARY_DIR}/compat_generated)

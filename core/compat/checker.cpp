@@ -1,4 +1,4 @@
-#include "compat/checker.h"
+#include "migscope/compat.h"
 
 #include <cstdio>
 
@@ -490,6 +490,18 @@ class Checker {
 
 CheckReport check_vmstate(const VmstateDump& src, const VmstateDump& dest, const RenameTable& renames) {
   CheckReport report;
+  // Descriptions of streams carry the target page size: pages of another size cannot load.
+  if (src.page_size && dest.page_size && *src.page_size != *dest.page_size) {
+    Finding f;
+    f.kind = FindingKind::page_size_mismatch;
+    f.severity = Severity::error;
+    f.section = "page_size";
+    f.src = std::to_string(*src.page_size);
+    f.dest = std::to_string(*dest.page_size);
+    f.message = "page size mismatch: " + f.src + " , " + f.dest;
+    f.id = finding_id(f);
+    report.findings.push_back(std::move(f));
+  }
   bool vmdesc = src.origin == VmstateDump::Origin::vmdesc || dest.origin == VmstateDump::Origin::vmdesc;
   Checker(renames, report, vmdesc).run(src, dest);
   return report;
@@ -508,22 +520,7 @@ Result<CheckReport> compare_vmdesc(std::string_view src_json, std::string_view d
     e.detail = "dest: " + e.detail;
     return e;
   }
-  CheckReport report;
-  if (src->page_size && dest->page_size && *src->page_size != *dest->page_size) {
-    Finding f;
-    f.kind = FindingKind::page_size_mismatch;
-    f.severity = Severity::error;
-    f.section = "page_size";
-    f.src = std::to_string(*src->page_size);
-    f.dest = std::to_string(*dest->page_size);
-    f.message = "page size mismatch: " + f.src + " , " + f.dest;
-    f.id = finding_id(f);
-    report.findings.push_back(std::move(f));
-  }
-  CheckReport body = check_vmstate(*src, *dest, renames);
-  for (auto& f : body.findings) report.findings.push_back(std::move(f));
-  report.sections = std::move(body.sections);
-  return report;
+  return check_vmstate(*src, *dest, renames);
 }
 
 }  // namespace migscope::compat

@@ -1,6 +1,6 @@
-#include "compat/renames.h"
+#include "migscope/compat.h"
 
-#include "compat/json_util.h"
+#include "json/json_util.h"
 
 #if __has_include("compat/renames_json.inc")
 #define MIGSCOPE_HAVE_RENAMES_JSON 1
@@ -44,40 +44,40 @@ std::string RenameTable::changed_section_name(std::string_view section) const {
 
 Result<RenameTable> parse_renames(std::string_view json) {
   rapidjson::Document doc;
-  MIGSCOPE_TRY(detail::parse_json(json, doc, "renames"));
-  detail::PathStep root;
-  MIGSCOPE_TRY(detail::expect_object(doc, root));
+  MIGSCOPE_TRY(json::parse(json, doc, "renames"));
+  json::PathStep root;
+  MIGSCOPE_TRY(json::expect_object(doc, root));
   for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
     std::string_view key(it->name.GetString(), it->name.GetStringLength());
     if (key != "schema" && key != "comment" && key != "fields" && key != "sections")
-      return detail::path_error(root.member(key), "unknown key (expected fields, sections, schema, comment)");
+      return json::path_error(root.member(key), "unknown key (expected fields, sections, schema, comment)");
   }
   RenameTable table;
-  if (const auto* fields = detail::find_member(doc, "fields")) {
-    detail::PathStep fat = root.member("fields");
-    MIGSCOPE_TRY(detail::expect_object(*fields, fat));
+  if (const auto* fields = json::member(doc, "fields")) {
+    json::PathStep fat = root.member("fields");
+    MIGSCOPE_TRY(json::expect_object(*fields, fat));
     for (auto it = fields->MemberBegin(); it != fields->MemberEnd(); ++it) {
       std::string scope(it->name.GetString(), it->name.GetStringLength());
-      detail::PathStep sat = fat.member(scope);
-      MIGSCOPE_TRY(detail::expect_array(it->value, sat));
+      json::PathStep sat = fat.member(scope);
+      MIGSCOPE_TRY(json::expect_array(it->value, sat));
       std::vector<std::string> group;
       for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
-        MIGSCOPE_ASSIGN(auto name, detail::get_string(it->value[i], sat.element(i)));
+        MIGSCOPE_ASSIGN(auto name, json::get_string(it->value[i], sat.element(i)));
         group.push_back(std::move(name));
       }
       table.fields[scope].push_back(std::move(group));
     }
   }
-  if (const auto* sections = detail::find_member(doc, "sections")) {
-    detail::PathStep sat = root.member("sections");
-    MIGSCOPE_TRY(detail::expect_array(*sections, sat));
+  if (const auto* sections = json::member(doc, "sections")) {
+    json::PathStep sat = root.member("sections");
+    MIGSCOPE_TRY(json::expect_array(*sections, sat));
     for (rapidjson::SizeType i = 0; i < sections->Size(); ++i) {
       const auto& pair = (*sections)[i];
-      detail::PathStep pat = sat.element(i);
-      MIGSCOPE_TRY(detail::expect_array(pair, pat));
-      if (pair.Size() != 2) return detail::path_error(pat, "expected a pair [old, new]");
-      MIGSCOPE_ASSIGN(auto from, detail::get_string(pair[0], pat.element(0)));
-      MIGSCOPE_ASSIGN(auto to, detail::get_string(pair[1], pat.element(1)));
+      json::PathStep pat = sat.element(i);
+      MIGSCOPE_TRY(json::expect_array(pair, pat));
+      if (pair.Size() != 2) return json::path_error(pat, "expected a pair [old, new]");
+      MIGSCOPE_ASSIGN(auto from, json::get_string(pair[0], pat.element(0)));
+      MIGSCOPE_ASSIGN(auto to, json::get_string(pair[1], pat.element(1)));
       table.sections.emplace_back(std::move(from), std::move(to));
     }
   }

@@ -1,43 +1,44 @@
-#include "compat/report.h"
+#include "migscope/compat.h"
 
 #include <map>
 #include <vector>
 
-#include "compat/json_util.h"
+#include "json/escape.h"
+#include "json/json_util.h"
 
 namespace migscope::compat {
 
-using detail::append_json_string;
-using detail::append_xml_escaped;
+using json::append_json_string;
+using json::append_xml_escaped;
 
 Result<Baseline> parse_baseline(std::string_view json) {
   rapidjson::Document doc;
-  MIGSCOPE_TRY(detail::parse_json(json, doc, "baseline"));
-  detail::PathStep root;
-  MIGSCOPE_TRY(detail::expect_object(doc, root));
+  MIGSCOPE_TRY(json::parse(json, doc, "baseline"));
+  json::PathStep root;
+  MIGSCOPE_TRY(json::expect_object(doc, root));
   Baseline b;
-  if (const auto* findings = detail::find_member(doc, "findings")) {
-    detail::PathStep fat = root.member("findings");
-    MIGSCOPE_TRY(detail::expect_array(*findings, fat));
+  if (const auto* findings = json::member(doc, "findings")) {
+    json::PathStep fat = root.member("findings");
+    MIGSCOPE_TRY(json::expect_array(*findings, fat));
     for (rapidjson::SizeType i = 0; i < findings->Size(); ++i) {
-      detail::PathStep at = fat.element(i);
-      MIGSCOPE_TRY(detail::expect_object((*findings)[i], at));
-      const auto* id = detail::find_member((*findings)[i], "id");
-      if (id == nullptr) return detail::path_error(at, "missing key \"id\"");
-      MIGSCOPE_ASSIGN(auto s, detail::get_string(*id, at.member("id")));
+      json::PathStep at = fat.element(i);
+      MIGSCOPE_TRY(json::expect_object((*findings)[i], at));
+      const auto* id = json::member((*findings)[i], "id");
+      if (id == nullptr) return json::path_error(at, "missing key \"id\"");
+      MIGSCOPE_ASSIGN(auto s, json::get_string(*id, at.member("id")));
       b.ids.insert(std::move(s));
     }
   }
-  if (const auto* ids = detail::find_member(doc, "ids")) {
-    detail::PathStep iat = root.member("ids");
-    MIGSCOPE_TRY(detail::expect_array(*ids, iat));
+  if (const auto* ids = json::member(doc, "ids")) {
+    json::PathStep iat = root.member("ids");
+    MIGSCOPE_TRY(json::expect_array(*ids, iat));
     for (rapidjson::SizeType i = 0; i < ids->Size(); ++i) {
-      MIGSCOPE_ASSIGN(auto s, detail::get_string((*ids)[i], iat.element(i)));
+      MIGSCOPE_ASSIGN(auto s, json::get_string((*ids)[i], iat.element(i)));
       b.ids.insert(std::move(s));
     }
   }
-  if (detail::find_member(doc, "findings") == nullptr && detail::find_member(doc, "ids") == nullptr)
-    return detail::path_error(root, "expected a \"findings\" or \"ids\" array");
+  if (json::member(doc, "findings") == nullptr && json::member(doc, "ids") == nullptr)
+    return json::path_error(root, "expected a \"findings\" or \"ids\" array");
   return b;
 }
 
@@ -86,7 +87,8 @@ std::string summary_line(const CheckReport& report, const ReportOptions& opts) {
   std::string out = "migscope check: " + std::to_string(s.total) + (s.total == 1 ? " finding" : " findings") + " (" +
                     std::to_string(s.by_severity[2]) + " error, " + std::to_string(s.by_severity[1]) + " warning, " +
                     std::to_string(s.by_severity[0]) + " info), " + std::to_string(s.baselined) + " baselined, " +
-                    std::to_string(s.failing) + " failing at --fail-on " + std::string(severity_name(opts.fail_on)) +
+                    std::to_string(s.failing) + " failing at " + (opts.fail_on_name.empty() ? "" : opts.fail_on_name + " ") +
+                    std::string(severity_name(opts.fail_on)) +
                     ": " + (s.failing ? "FAIL" : "PASS");
   return out;
 }

@@ -1,15 +1,15 @@
-#include "compat/vmstate_model.h"
+#include "migscope/compat.h"
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
-#include "compat/json_util.h"
+#include "json/json_util.h"
 
 namespace migscope::compat {
 
-using detail::JsonValue;
-using detail::PathStep;
+using JsonValue = json::Value;
+using json::PathStep;
 
 namespace {
 
@@ -34,7 +34,7 @@ std::vector<std::string> ordered_keys(const JsonValue& object) {
 }
 
 Error too_deep(const PathStep& at, std::size_t limit) {
-  return detail::path_error(at, "descriptions nested deeper than " + std::to_string(limit) + " levels");
+  return json::path_error(at, "descriptions nested deeper than " + std::to_string(limit) + " levels");
 }
 
 // ---------------------------------------------------------------- -dump-vmstate
@@ -45,17 +45,17 @@ class DumpParser {
 
   Result<VmsdDescription> description(const JsonValue& v, const PathStep& at, std::size_t depth) {
     if (depth > limits_.max_depth) return too_deep(at, limits_.max_depth);
-    MIGSCOPE_TRY(detail::expect_object(v, at));
+    MIGSCOPE_TRY(json::expect_object(v, at));
     VmsdDescription d;
     d.keys = ordered_keys(v);
     MIGSCOPE_ASSIGN(d.name, required_string(v, at, "name"));
     MIGSCOPE_ASSIGN(d.version_id, required_int(v, at, "version_id"));
-    if (const JsonValue* m = detail::find_member(v, "minimum_version_id")) {
-      MIGSCOPE_ASSIGN(d.minimum_version_id, detail::get_int(*m, at.member("minimum_version_id")));
+    if (const JsonValue* m = json::member(v, "minimum_version_id")) {
+      MIGSCOPE_ASSIGN(d.minimum_version_id, json::get_int(*m, at.member("minimum_version_id")));
     }
-    if (const JsonValue* f = detail::find_member(v, "Fields")) {
+    if (const JsonValue* f = json::member(v, "Fields")) {
       PathStep fat = at.member("Fields");
-      MIGSCOPE_TRY(detail::expect_array(*f, fat));
+      MIGSCOPE_TRY(json::expect_array(*f, fat));
       std::vector<VmsdField> fields;
       fields.reserve(f->Size());
       for (rapidjson::SizeType i = 0; i < f->Size(); ++i) {
@@ -64,9 +64,9 @@ class DumpParser {
       }
       d.fields = std::move(fields);
     }
-    if (const JsonValue* s = detail::find_member(v, "Subsections")) {
+    if (const JsonValue* s = json::member(v, "Subsections")) {
       PathStep sat = at.member("Subsections");
-      MIGSCOPE_TRY(detail::expect_array(*s, sat));
+      MIGSCOPE_TRY(json::expect_array(*s, sat));
       std::vector<VmsdDescription> subs;
       subs.reserve(s->Size());
       for (rapidjson::SizeType i = 0; i < s->Size(); ++i) {
@@ -79,22 +79,22 @@ class DumpParser {
   }
 
   Result<VmsdField> field(const JsonValue& v, const PathStep& at, std::size_t depth) {
-    MIGSCOPE_TRY(detail::expect_object(v, at));
+    MIGSCOPE_TRY(json::expect_object(v, at));
     VmsdField f;
     MIGSCOPE_ASSIGN(f.field, required_string(v, at, "field"));
     MIGSCOPE_ASSIGN(f.version_id, required_int(v, at, "version_id"));
     MIGSCOPE_ASSIGN(f.size, required_int(v, at, "size"));
-    if (const JsonValue* m = detail::find_member(v, "minimum_version_id")) {
-      MIGSCOPE_ASSIGN(f.minimum_version_id, detail::get_int(*m, at.member("minimum_version_id")));
+    if (const JsonValue* m = json::member(v, "minimum_version_id")) {
+      MIGSCOPE_ASSIGN(f.minimum_version_id, json::get_int(*m, at.member("minimum_version_id")));
     }
-    if (const JsonValue* n = detail::find_member(v, "num")) {
-      MIGSCOPE_ASSIGN(f.num, detail::get_int(*n, at.member("num")));
+    if (const JsonValue* n = json::member(v, "num")) {
+      MIGSCOPE_ASSIGN(f.num, json::get_int(*n, at.member("num")));
     }
-    if (const JsonValue* e = detail::find_member(v, "field_exists")) {
-      if (!e->IsBool()) return detail::path_error(at.member("field_exists"), std::string("expected a boolean, got ") + detail::type_name(*e));
+    if (const JsonValue* e = json::member(v, "field_exists")) {
+      if (!e->IsBool()) return json::path_error(at.member("field_exists"), std::string("expected a boolean, got ") + json::type_name(*e));
       f.field_exists = e->GetBool();
     }
-    if (const JsonValue* d = detail::find_member(v, "Description")) {
+    if (const JsonValue* d = json::member(v, "Description")) {
       MIGSCOPE_ASSIGN(auto desc, description(*d, at.member("Description"), depth + 1));
       f.description = std::make_unique<VmsdDescription>(std::move(desc));
     }
@@ -102,33 +102,33 @@ class DumpParser {
   }
 
   Result<VmsdSection> section(std::string_view key, const JsonValue& v, const PathStep& at) {
-    MIGSCOPE_TRY(detail::expect_object(v, at));
+    MIGSCOPE_TRY(json::expect_object(v, at));
     VmsdSection s;
     s.key = std::string(key);
     s.keys = ordered_keys(v);
-    if (const JsonValue* n = detail::find_member(v, "Name")) {
-      MIGSCOPE_ASSIGN(s.name, detail::get_string(*n, at.member("Name")));
+    if (const JsonValue* n = json::member(v, "Name")) {
+      MIGSCOPE_ASSIGN(s.name, json::get_string(*n, at.member("Name")));
     }
     MIGSCOPE_ASSIGN(s.version_id, required_int(v, at, "version_id"));
-    if (const JsonValue* m = detail::find_member(v, "minimum_version_id")) {
-      MIGSCOPE_ASSIGN(s.minimum_version_id, detail::get_int(*m, at.member("minimum_version_id")));
+    if (const JsonValue* m = json::member(v, "minimum_version_id")) {
+      MIGSCOPE_ASSIGN(s.minimum_version_id, json::get_int(*m, at.member("minimum_version_id")));
     }
-    if (const JsonValue* d = detail::find_member(v, "Description")) {
+    if (const JsonValue* d = json::member(v, "Description")) {
       MIGSCOPE_ASSIGN(s.description, description(*d, at.member("Description"), 1));
     }
     return s;
   }
 
   static Result<std::string> required_string(const JsonValue& obj, const PathStep& at, std::string_view key) {
-    const JsonValue* v = detail::find_member(obj, key);
-    if (v == nullptr) return detail::path_error(at, "missing key \"" + std::string(key) + "\"");
-    return detail::get_string(*v, at.member(key));
+    const JsonValue* v = json::member(obj, key);
+    if (v == nullptr) return json::path_error(at, "missing key \"" + std::string(key) + "\"");
+    return json::get_string(*v, at.member(key));
   }
 
   static Result<std::int64_t> required_int(const JsonValue& obj, const PathStep& at, std::string_view key) {
-    const JsonValue* v = detail::find_member(obj, key);
-    if (v == nullptr) return detail::path_error(at, "missing key \"" + std::string(key) + "\"");
-    return detail::get_int(*v, at.member(key));
+    const JsonValue* v = json::member(obj, key);
+    if (v == nullptr) return json::path_error(at, "missing key \"" + std::string(key) + "\"");
+    return json::get_int(*v, at.member(key));
   }
 
  private:
@@ -164,21 +164,21 @@ class VmdescParser {
   Result<VmsdDescription> vmsd(const JsonValue& v, const PathStep& at, std::size_t depth,
                                std::string_view fallback_name) {
     if (depth > limits_.max_depth) return too_deep(at, limits_.max_depth);
-    MIGSCOPE_TRY(detail::expect_object(v, at));
+    MIGSCOPE_TRY(json::expect_object(v, at));
     VmsdDescription d;
-    if (const JsonValue* n = detail::find_member(v, "vmsd_name")) {
-      MIGSCOPE_ASSIGN(d.name, detail::get_string(*n, at.member("vmsd_name")));
+    if (const JsonValue* n = json::member(v, "vmsd_name")) {
+      MIGSCOPE_ASSIGN(d.name, json::get_string(*n, at.member("vmsd_name")));
     } else {
       d.name = std::string(fallback_name);
     }
-    if (const JsonValue* n = detail::find_member(v, "version")) {
-      MIGSCOPE_ASSIGN(d.version_id, detail::get_int(*n, at.member("version")));
+    if (const JsonValue* n = json::member(v, "version")) {
+      MIGSCOPE_ASSIGN(d.version_id, json::get_int(*n, at.member("version")));
     }
     d.keys = {"name", "version_id", "Fields", "Subsections"};
     std::vector<VmsdField> fields;
-    if (const JsonValue* f = detail::find_member(v, "fields")) {
+    if (const JsonValue* f = json::member(v, "fields")) {
       PathStep fat = at.member("fields");
-      MIGSCOPE_TRY(detail::expect_array(*f, fat));
+      MIGSCOPE_TRY(json::expect_array(*f, fat));
       fields.reserve(f->Size());
       for (rapidjson::SizeType i = 0; i < f->Size(); ++i) {
         MIGSCOPE_ASSIGN(auto field, this->field((*f)[i], fat.element(i), depth));
@@ -187,9 +187,9 @@ class VmdescParser {
     }
     d.fields = std::move(fields);
     std::vector<VmsdDescription> subs;
-    if (const JsonValue* s = detail::find_member(v, "subsections")) {
+    if (const JsonValue* s = json::member(v, "subsections")) {
       PathStep sat = at.member("subsections");
-      MIGSCOPE_TRY(detail::expect_array(*s, sat));
+      MIGSCOPE_TRY(json::expect_array(*s, sat));
       for (rapidjson::SizeType i = 0; i < s->Size(); ++i) {
         MIGSCOPE_ASSIGN(auto sub, vmsd((*s)[i], sat.element(i), depth + 1, {}));
         subs.push_back(std::move(sub));
@@ -200,23 +200,23 @@ class VmdescParser {
   }
 
   Result<VmsdField> field(const JsonValue& v, const PathStep& at, std::size_t depth) {
-    MIGSCOPE_TRY(detail::expect_object(v, at));
+    MIGSCOPE_TRY(json::expect_object(v, at));
     VmsdField f;
     MIGSCOPE_ASSIGN(f.field, DumpParser::required_string(v, at, "name"));
     MIGSCOPE_ASSIGN(f.size, DumpParser::required_int(v, at, "size"));
-    if (const JsonValue* t = detail::find_member(v, "type")) {
-      MIGSCOPE_ASSIGN(f.type, detail::get_string(*t, at.member("type")));
+    if (const JsonValue* t = json::member(v, "type")) {
+      MIGSCOPE_ASSIGN(f.type, json::get_string(*t, at.member("type")));
     }
-    if (const JsonValue* n = detail::find_member(v, "array_len")) {
-      MIGSCOPE_ASSIGN(f.num, detail::get_int(*n, at.member("array_len")));
+    if (const JsonValue* n = json::member(v, "array_len")) {
+      MIGSCOPE_ASSIGN(f.num, json::get_int(*n, at.member("array_len")));
     }
-    if (const JsonValue* n = detail::find_member(v, "index")) {
-      MIGSCOPE_ASSIGN(std::int64_t index, detail::get_int(*n, at.member("index")));
+    if (const JsonValue* n = json::member(v, "index")) {
+      MIGSCOPE_ASSIGN(std::int64_t index, json::get_int(*n, at.member("index")));
       f.field += '[';
       f.field += std::to_string(index);
       f.field += ']';
     }
-    if (const JsonValue* s = detail::find_member(v, "struct")) {
+    if (const JsonValue* s = json::member(v, "struct")) {
       MIGSCOPE_ASSIGN(auto desc, vmsd(*s, at.member("struct"), depth + 1, {}));
       f.description = std::make_unique<VmsdDescription>(std::move(desc));
     }
@@ -224,11 +224,11 @@ class VmdescParser {
   }
 
   Result<VmsdSection> device(const JsonValue& v, const PathStep& at) {
-    MIGSCOPE_TRY(detail::expect_object(v, at));
+    MIGSCOPE_TRY(json::expect_object(v, at));
     MIGSCOPE_ASSIGN(std::string name, DumpParser::required_string(v, at, "name"));
     std::int64_t instance = 0;
-    if (const JsonValue* n = detail::find_member(v, "instance_id")) {
-      MIGSCOPE_ASSIGN(instance, detail::get_int(*n, at.member("instance_id")));
+    if (const JsonValue* n = json::member(v, "instance_id")) {
+      MIGSCOPE_ASSIGN(instance, json::get_int(*n, at.member("instance_id")));
     }
     return make_section(name, instance, v, at);
   }
@@ -288,7 +288,7 @@ namespace {
 
 Result<VmstateDump> build_dump(const rapidjson::Document& doc, const ParseLimits& limits) {
   PathStep root;
-  MIGSCOPE_TRY(detail::expect_object(doc, root));
+  MIGSCOPE_TRY(json::expect_object(doc, root));
   VmstateDump dump;
   dump.origin = VmstateDump::Origin::dump_vmstate;
   dump.sections.reserve(doc.MemberCount());
@@ -296,7 +296,7 @@ Result<VmstateDump> build_dump(const rapidjson::Document& doc, const ParseLimits
   MIGSCOPE_TRY(for_each_unique_member(doc, [&](std::string_view key, const JsonValue& value) -> Status {
     PathStep at = root.member(key);
     if (key == "vmschkmachine") {
-      MIGSCOPE_TRY(detail::expect_object(value, at));
+      MIGSCOPE_TRY(json::expect_object(value, at));
       MIGSCOPE_ASSIGN(dump.machine, DumpParser::required_string(value, at, "Name"));
       dump.has_machine_entry = true;
       dump.machine_position = dump.sections.size();
@@ -312,21 +312,21 @@ Result<VmstateDump> build_dump(const rapidjson::Document& doc, const ParseLimits
 
 Result<VmstateDump> build_vmdesc(const rapidjson::Document& doc, const ParseLimits& limits) {
   PathStep root;
-  MIGSCOPE_TRY(detail::expect_object(doc, root));
+  MIGSCOPE_TRY(json::expect_object(doc, root));
   VmstateDump dump;
   dump.origin = VmstateDump::Origin::vmdesc;
   VmdescParser parser(limits);
-  if (const JsonValue* p = detail::find_member(doc, "page_size")) {
-    MIGSCOPE_ASSIGN(dump.page_size, detail::get_int(*p, root.member("page_size")));
+  if (const JsonValue* p = json::member(doc, "page_size")) {
+    MIGSCOPE_ASSIGN(dump.page_size, json::get_int(*p, root.member("page_size")));
   }
-  if (const JsonValue* c = detail::find_member(doc, "configuration")) {
+  if (const JsonValue* c = json::member(doc, "configuration")) {
     MIGSCOPE_ASSIGN(auto section, parser.make_section("configuration", 0, *c, root.member("configuration")));
     dump.sections.push_back(std::move(section));
   }
-  const JsonValue* devices = detail::find_member(doc, "devices");
-  if (devices == nullptr) return detail::path_error(root, "missing key \"devices\"");
+  const JsonValue* devices = json::member(doc, "devices");
+  if (devices == nullptr) return json::path_error(root, "missing key \"devices\"");
   PathStep dat = root.member("devices");
-  MIGSCOPE_TRY(detail::expect_array(*devices, dat));
+  MIGSCOPE_TRY(json::expect_array(*devices, dat));
   for (rapidjson::SizeType i = 0; i < devices->Size(); ++i) {
     MIGSCOPE_ASSIGN(auto section, parser.device((*devices)[i], dat.element(i)));
     dump.sections.push_back(std::move(section));
@@ -339,13 +339,13 @@ Result<VmstateDump> build_vmdesc(const rapidjson::Document& doc, const ParseLimi
     std::unordered_map<std::string, std::size_t> seen;
     for (std::size_t i = 0; i < dump.sections.size(); ++i)
       if (!seen.emplace(dump.sections[i].key, i).second)
-        return detail::path_error(dat, "two devices named \"" + dump.sections[i].key + "\"");
+        return json::path_error(dat, "two devices named \"" + dump.sections[i].key + "\"");
   }
   return dump;
 }
 
 bool looks_like_vmdesc(const rapidjson::Document& doc) {
-  const JsonValue* devices = doc.IsObject() ? detail::find_member(doc, "devices") : nullptr;
+  const JsonValue* devices = doc.IsObject() ? json::member(doc, "devices") : nullptr;
   return devices != nullptr && devices->IsArray();
 }
 
@@ -354,21 +354,21 @@ bool looks_like_vmdesc(const rapidjson::Document& doc) {
 Result<VmstateDump> parse_vmstate_dump(std::string_view json, const ParseLimits& limits) {
   MIGSCOPE_TRY(check_size(json, limits, "-dump-vmstate"));
   rapidjson::Document doc;
-  MIGSCOPE_TRY(detail::parse_json(json, doc, "-dump-vmstate"));
+  MIGSCOPE_TRY(json::parse(json, doc, "-dump-vmstate"));
   return build_dump(doc, limits);
 }
 
 Result<VmstateDump> parse_vmdesc(std::string_view json, const ParseLimits& limits) {
   MIGSCOPE_TRY(check_size(json, limits, "vmdesc"));
   rapidjson::Document doc;
-  MIGSCOPE_TRY(detail::parse_json(json, doc, "vmdesc"));
+  MIGSCOPE_TRY(json::parse(json, doc, "vmdesc"));
   return build_vmdesc(doc, limits);
 }
 
 Result<VmstateDump> parse_vmstate_any(std::string_view json, const ParseLimits& limits) {
   MIGSCOPE_TRY(check_size(json, limits, "JSON"));
   rapidjson::Document doc;
-  MIGSCOPE_TRY(detail::parse_json(json, doc, "JSON"));
+  MIGSCOPE_TRY(json::parse(json, doc, "JSON"));
   if (looks_like_vmdesc(doc)) return build_vmdesc(doc, limits);
   return build_dump(doc, limits);
 }

@@ -248,6 +248,16 @@ Result<StreamLocation> check_qevm(Bytes file, std::uint64_t at, InputFormat form
 
 }  // namespace
 
+bool file_starts_like_stream(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  char head[16] = {};
+  const std::size_t n = std::fread(head, 1, sizeof head, f);
+  std::fclose(f);
+  if (n >= 4 && std::memcmp(head, "QEVM", 4) == 0) return true;
+  return n >= 16 && std::memcmp(head, kLibvirtSave, 16) == 0;
+}
+
 Result<StreamLocation> locate_stream(Bytes file) {
   if (file.empty()) return make_error(ErrorCode::not_a_stream, 0, "empty file");
   auto starts_with = [&](std::string_view magic) {

@@ -1,6 +1,5 @@
-// Input: a file mapped read-only, or a pipe spooled to an unlinked temporary
-// file and then mapped (the vmdesc trailer sits at the end of the stream, so a
-// pipe costs one temporary copy on disk, never a copy in memory).
+// Input, private part: keeping a mapping's resident set bounded while passes
+// walk it (InputFile and locate_stream are public: migscope/input.h).
 #pragma once
 
 #include <cstdint>
@@ -8,30 +7,10 @@
 #include <string>
 #include <string_view>
 
+#include "migscope/input.h"
 #include "wire/cursor.h"
-#include "wire/error.h"
 
 namespace migscope {
-
-class InputFile {
- public:
-  InputFile();
-  ~InputFile();
-  InputFile(InputFile&&) noexcept;
-  InputFile& operator=(InputFile&&) noexcept;
-
-  /// Map `path` read-only; "-" reads standard input into a temporary file first.
-  static Result<InputFile> open(const std::string& path);
-
-  Bytes bytes() const noexcept;
-  std::uint64_t size() const noexcept { return bytes().size(); }
-  const std::string& path() const noexcept { return path_; }
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-  std::string path_;
-};
 
 /// Drop the pages of [from, to) of a file mapping from this process's resident
 /// set (they stay in the page cache; touching them again re-faults them). The
@@ -103,21 +82,5 @@ class MappingReleaser {
   std::uint64_t announced_window_ = 0;
   std::unique_ptr<Helpers> helpers_;
 };
-
-/// What a file is, judged from its first bytes.
-enum class InputFormat : std::uint8_t {
-  qemu_stream,         ///< 'QEVM' version 3 at `stream_offset`
-  libvirt_save,        ///< libvirt save image; uncompressed QEMU stream at `stream_offset`
-};
-
-struct StreamLocation {
-  InputFormat format = InputFormat::qemu_stream;
-  std::uint64_t stream_offset = 0;  ///< file offset of the 'QEVM' magic
-};
-
-/// Recognise the input: a QEMU stream (possibly inside an uncompressed libvirt
-/// save image) or a clear error naming what the file is instead (empty, ELF
-/// core, incomplete or compressed libvirt image, obsolete v2 stream, other).
-Result<StreamLocation> locate_stream(Bytes file);
 
 }  // namespace migscope

@@ -2,6 +2,11 @@
 
 #include <vector>
 
+#include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+
+#include "json/escape.h"
+
 namespace migscope::json {
 
 const Value* member(const Value& object, std::string_view name) noexcept {
@@ -40,6 +45,114 @@ std::size_t depth(const Value& root) {
     }
   }
   return max_depth;
+}
+
+Status parse(std::string_view text, rapidjson::Document& doc, std::string_view what, Trailing trailing) {
+  // Iterative parsing keeps the call stack flat for inputs like 100000 '['; the
+  // document's pool allocator frees without recursion too.
+  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+  rapidjson::MemoryStream stream(text.data(), text.size());
+  if (trailing == Trailing::ignored)
+    doc.ParseStream<kFlags | rapidjson::kParseStopWhenDoneFlag, rapidjson::UTF8<>>(stream);
+  else
+    doc.ParseStream<kFlags, rapidjson::UTF8<>>(stream);
+  if (doc.HasParseError()) {
+    std::string detail(what);
+    detail += ": ";
+    detail += rapidjson::GetParseError_En(doc.GetParseError());
+    return make_error(ErrorCode::invalid_json, doc.GetErrorOffset(), std::move(detail));
+  }
+  return {};
+}
+
+namespace {
+
+bool is_plain_key(std::string_view key) {
+  if (key.empty()) return false;
+  for (char c : key) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void render_into(const PathStep* step, std::string& out) {
+  if (step == nullptr) return;
+  render_into(step->parent, out);
+  if (step->parent == nullptr && step->index < 0 && step->key.empty()) {
+    out += '$';
+    return;
+  }
+  if (step->index >= 0) {
+    out += '[';
+    out += std::to_string(step->index);
+    out += ']';
+  } else if (is_plain_key(step->key)) {
+    out += '.';
+    out += step->key;
+  } else {
+    out += '[';
+    append_json_string(out, step->key);
+    out += ']';
+  }
+}
+
+}  // namespace
+
+std::string render_path(const PathStep& step) {
+  std::string out;
+  render_into(&step, out);
+  return out;
+}
+
+Error path_error(const PathStep& at, std::string_view what) {
+  std::string detail = render_path(at);
+  detail += ": ";
+  detail += what;
+  return make_error(ErrorCode::invalid_json, Error::no_offset, std::move(detail));
+}
+
+const char* type_name(const Value& v) {
+  switch (v.GetType()) {
+    case rapidjson::kNullType: return "null";
+    case rapidjson::kFalseType:
+    case rapidjson::kTrueType: return "a boolean";
+    case rapidjson::kObjectType: return "an object";
+    case rapidjson::kArrayType: return "an array";
+    case rapidjson::kStringType: return "a string";
+    case rapidjson::kNumberType: return v.IsDouble() ? "a non-integer number" : "an integer";
+  }
+  return "an unknown value";
+}
+
+Result<std::int64_t> get_int(const Value& v, const PathStep& at) {
+  if (v.IsInt64()) return v.GetInt64();
+  if (v.IsUint64()) return path_error(at, "integer out of range");
+  std::string what = "expected an integer, got ";
+  what += type_name(v);
+  return path_error(at, what);
+}
+
+Result<std::string> get_string(const Value& v, const PathStep& at) {
+  if (v.IsString()) return std::string(v.GetString(), v.GetStringLength());
+  std::string what = "expected a string, got ";
+  what += type_name(v);
+  return path_error(at, what);
+}
+
+Status expect_object(const Value& v, const PathStep& at) {
+  if (v.IsObject()) return {};
+  std::string what = "expected an object, got ";
+  what += type_name(v);
+  return path_error(at, what);
+}
+
+Status expect_array(const Value& v, const PathStep& at) {
+  if (v.IsArray()) return {};
+  std::string what = "expected an array, got ";
+  what += type_name(v);
+  return path_error(at, what);
 }
 
 }  // namespace migscope::json

@@ -1,5 +1,7 @@
-// Small helpers over RapidJSON values, with Python-dict semantics where the
-// upstream tools rely on them (a duplicated key means its last value).
+// The JSON layer shared by every room: one parser (iterative, UTF-8
+// validated), helpers over RapidJSON values with Python-dict semantics where
+// the upstream tools rely on them (a duplicated key means its last value),
+// and JSON paths for error messages.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +10,8 @@
 #include <string_view>
 
 #include <rapidjson/document.h>
+
+#include "migscope/error.h"
 
 namespace migscope::json {
 
@@ -26,5 +30,44 @@ std::optional<std::string_view> string_member(const Value& object, std::string_v
 
 /// Nesting depth of a document, computed without recursion.
 std::size_t depth(const Value& root);
+
+/// What may follow the root value.
+enum class Trailing : bool {
+  rejected,  ///< one root value and nothing after it (documents read whole)
+  ignored,   ///< parsing stops after the root value (the vmdesc trailer: QEMU may pad it)
+};
+
+/// The one JSON parser of migscope: iterative (no recursion however deep the
+/// input), UTF-8 validated. `what` names the document in the error
+/// ("-dump-vmstate", "vmdesc JSON", "baseline", ...); the error's offset is
+/// the byte in `text` where parsing failed.
+Status parse(std::string_view text, rapidjson::Document& doc, std::string_view what,
+             Trailing trailing = Trailing::rejected);
+
+/// One step of a JSON path; a chain of these lives on the stack while walking
+/// and is rendered only when an error is reported.
+struct PathStep {
+  const PathStep* parent = nullptr;
+  std::string_view key;       ///< member name, when index < 0
+  std::int64_t index = -1;    ///< array index, when >= 0
+
+  PathStep member(std::string_view k) const { return PathStep{this, k, -1}; }
+  PathStep element(std::size_t i) const { return PathStep{this, {}, static_cast<std::int64_t>(i)}; }
+};
+
+/// "$.fw_cfg.Description.Fields[3].size"; keys that are not plain identifiers
+/// are written as ["key"].
+std::string render_path(const PathStep& step);
+
+Error path_error(const PathStep& at, std::string_view what);
+
+/// JSON type name as used in messages ("an object", "a string", ...).
+const char* type_name(const Value& v);
+
+/// Typed access; each returns a path error naming the expectation.
+Result<std::int64_t> get_int(const Value& v, const PathStep& at);
+Result<std::string> get_string(const Value& v, const PathStep& at);
+Status expect_object(const Value& v, const PathStep& at);
+Status expect_array(const Value& v, const PathStep& at);
 
 }  // namespace migscope::json

@@ -15,6 +15,8 @@
 
 #include <rapidjson/prettywriter.h>
 
+#include "json/escape.h"
+
 namespace migscope::json {
 
 /// A RapidJSON output stream that buffers into a FILE* or appends to a string.
@@ -23,6 +25,8 @@ class OutBuffer {
   using Ch = char;
   explicit OutBuffer(std::FILE* file) : file_(file) {}
   explicit OutBuffer(std::string* text) : text_(text) {}
+  /// One of the two (an operation's TextOutput); neither discards the text.
+  OutBuffer(std::FILE* file, std::string* text) : file_(file), text_(text) {}
   OutBuffer(const OutBuffer&) = delete;
   OutBuffer& operator=(const OutBuffer&) = delete;
   ~OutBuffer() { Flush(); }
@@ -51,9 +55,6 @@ class OutBuffer {
   bool failed_ = false;
   char buf_[1 << 16];
 };
-
-/// Append `s` as a JSON string literal, escaped like Python's json with ensure_ascii.
-void append_python_string(std::string& out, std::string_view s);
 
 class PyWriter {
  public:

@@ -3,7 +3,6 @@
 #include <cstring>
 
 #include "ram/xbzrle.h"
-#include "stream/format.h"
 
 namespace migscope {
 
@@ -76,32 +75,17 @@ Status PageIndex::on_pages(std::span<const RamBlock>, std::span<const PageRecord
   return {};
 }
 
-Status PageIndex::on_command(const Command& c) {
-  if (c.cmd != wire::kCmdPostcopyRamDiscard) return {};
-  // u8 version, u8 name length, name, u8 0, then (be64 start, be64 length) byte ranges.
-  Bytes p = c.payload;
-  std::size_t n = static_cast<std::uint8_t>(p[1]);
-  if (p.size() < 3 + n) return make_error(ErrorCode::corrupt, c.offset, "POSTCOPY_RAM_DISCARD: name runs past the command");
-  std::string_view name = as_chars(p.subspan(2, n));
-  Block* b = nullptr;
-  for (auto& blk : blocks_)
-    if (blk.info.name == name) b = &blk;
-  if (!b)
-    return make_error(ErrorCode::corrupt, c.offset,
-                      "POSTCOPY_RAM_DISCARD for block '" + std::string(name) + "', which MEM_SIZE never announced");
-  for (std::size_t at = 3 + n; at + 16 <= p.size(); at += 16) {
-    std::uint64_t start = load_be64(p.data() + at), length = load_be64(p.data() + at + 8);
-    if (start > b->info.length || length > b->info.length - start)
-      return make_error(ErrorCode::corrupt, c.offset,
-                        "POSTCOPY_RAM_DISCARD range outside block '" + std::string(name) + "'");
+Status PageIndex::on_ram_discard(std::span<const RamBlock>, const RamDiscard& d) {
+  Block& b = blocks_[d.block];
+  for (const RamDiscard::Range& r : d.ranges) {
     // A discarded page reads as zero until it is sent again; only touched
     // chunks hold entries, and only those are visited.
-    const std::uint64_t first = start / page_size_, end = (start + length + page_size_ - 1) / page_size_;
-    for (std::uint64_t chunk = index_next(*b, first / kChunkPages); chunk != UINT64_MAX && chunk * kChunkPages < end;
-         chunk = index_next(*b, chunk + 1)) {
+    const std::uint64_t first = r.start / page_size_, end = (r.start + r.length + page_size_ - 1) / page_size_;
+    for (std::uint64_t chunk = index_next(b, first / kChunkPages); chunk != UINT64_MAX && chunk * kChunkPages < end;
+         chunk = index_next(b, chunk + 1)) {
       const std::uint64_t lo = std::max(first, chunk * kChunkPages), hi = std::min(end, (chunk + 1) * kChunkPages);
       for (std::uint64_t page = lo; page < hi; ++page)
-        if (b->entries.get(page) != 0) *b->entries.ref(page) = PageEntry::make(PageEntry::zero, 0);
+        if (b.entries.get(page) != 0) *b.entries.ref(page) = PageEntry::make(PageEntry::zero, 0);
     }
   }
   return {};

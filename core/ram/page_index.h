@@ -15,9 +15,9 @@
 #include <zlib.h>
 
 #include "ram/lazy_array.h"
-#include "stream/events.h"
+#include "migscope/events.h"
 #include "wire/cursor.h"
-#include "wire/error.h"
+#include "migscope/error.h"
 
 namespace migscope {
 
@@ -70,7 +70,7 @@ class PageIndex : public StreamVisitor {
 
   Status on_ram_blocks(const SectionInfo&, std::span<const RamBlock> blocks) override;
   Status on_pages(std::span<const RamBlock> blocks, std::span<const PageRecord> pages) override;
-  Status on_command(const Command& c) override;
+  Status on_ram_discard(std::span<const RamBlock> blocks, const RamDiscard& d) override;
 
   std::uint64_t page_size() const noexcept { return page_size_; }
   std::size_t block_count() const noexcept { return blocks_.size(); }

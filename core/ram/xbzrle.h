@@ -7,7 +7,7 @@
 #include <span>
 
 #include "wire/cursor.h"
-#include "wire/error.h"
+#include "migscope/error.h"
 
 namespace migscope {
 

@@ -6,7 +6,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "stream/format.h"
 
 namespace migscope {
 
@@ -19,14 +18,13 @@ Error write_error(const OutputDir& dir, const ExtractedBlock& b) {
 
 }  // namespace
 
-StreamingExtractor::StreamingExtractor(Bytes file, PageIndex& index, OutputDir& dir, bool threaded, bool release_behind)
+StreamingExtractor::StreamingExtractor(Bytes file, const PageIndex& index, OutputDir& dir, bool threaded, bool release_behind)
     : file_(file), index_(index), dir_(dir), release_behind_(release_behind), releaser_(file), resolver_(file, index),
       writer_([this](Batch& b) { return write_batch(b); }, threaded) {}
 
 StreamingExtractor::~StreamingExtractor() { (void)writer_.finish(); }
 
-Status StreamingExtractor::on_ram_blocks(const SectionInfo& s, std::span<const RamBlock> blocks) {
-  MIGSCOPE_TRY(index_.on_ram_blocks(s, blocks));
+Status StreamingExtractor::on_ram_blocks(const SectionInfo&, std::span<const RamBlock> blocks) {
   const std::uint64_t ps = index_.page_size();
   for (std::size_t i = blocks_.size(); i < blocks.size(); ++i) {
     ExtractedBlock b;
@@ -48,12 +46,12 @@ Status StreamingExtractor::on_ram_blocks(const SectionInfo& s, std::span<const R
   return {};
 }
 
-Status StreamingExtractor::on_pages(std::span<const RamBlock> blocks, std::span<const PageRecord> pages) {
-  const std::size_t first_link = index_.xbzrle_links().size();
-  MIGSCOPE_TRY(index_.on_pages(blocks, pages));
+Status StreamingExtractor::on_pages(std::span<const RamBlock>, std::span<const PageRecord> pages) {
   if (pages.empty()) return {};
   const std::uint64_t ps = index_.page_size();
-  std::size_t link = first_link;
+  // The index has taken this batch already: its XBZRLE records are the last links.
+  std::size_t link = index_.xbzrle_links().size();
+  for (const PageRecord& r : pages) link -= r.kind == PageKind::xbzrle;
   for (const PageRecord& r : pages) {
     Write w{r.block, r.offset / ps, nullptr, Write::kInput};
     const auto payload = static_cast<std::uint64_t>(r.payload.data() - file_.data());
@@ -87,27 +85,21 @@ Status StreamingExtractor::on_pages(std::span<const RamBlock> blocks, std::span<
   return hand_over(pages.back().file_offset);
 }
 
-Status StreamingExtractor::on_command(const Command& c) {
-  MIGSCOPE_TRY(index_.on_command(c));
-  if (c.cmd != wire::kCmdPostcopyRamDiscard) return {};
+Status StreamingExtractor::on_ram_discard(std::span<const RamBlock>, const RamDiscard& d) {
   // Discarded pages read as zero until sent again: punch them out of the files.
-  MIGSCOPE_TRY(hand_over(c.offset));
+  MIGSCOPE_TRY(hand_over(d.offset));
   MIGSCOPE_TRY(writer_.wait_idle());
-  Bytes p = c.payload;
-  std::string_view name = as_chars(p.subspan(2, static_cast<std::uint8_t>(p[1])));
   const std::uint64_t ps = index_.page_size();
-  for (std::uint32_t b = 0; b < blocks_.size(); ++b) {
-    if (blocks_[b].name != name) continue;
-    for (std::size_t at = 3 + name.size(); at + 16 <= p.size(); at += 16) {
-      const std::uint64_t first = load_be64(p.data() + at) / ps;
-      const std::uint64_t end = first + (load_be64(p.data() + at + 8) + ps - 1) / ps;  // range checked by the index
-      // Visit only pages whose bit words exist (something was written there).
-      for (std::uint64_t chunk = written_[b].next_allocated(first / 64 / LazyArray::kChunk);
-           chunk != UINT64_MAX && chunk * LazyArray::kChunk * 64 < end; chunk = written_[b].next_allocated(chunk + 1)) {
-        const std::uint64_t lo = std::max(first, chunk * LazyArray::kChunk * 64);
-        const std::uint64_t hi = std::min(end, (chunk + 1) * LazyArray::kChunk * 64);
-        for (std::uint64_t page = lo; page < hi; ++page) MIGSCOPE_TRY(punch(b, page));
-      }
+  const std::uint32_t b = d.block;
+  for (const RamDiscard::Range& r : d.ranges) {
+    const std::uint64_t first = r.start / ps;
+    const std::uint64_t end = first + (r.length + ps - 1) / ps;
+    // Visit only pages whose bit words exist (something was written there).
+    for (std::uint64_t chunk = written_[b].next_allocated(first / 64 / LazyArray::kChunk);
+         chunk != UINT64_MAX && chunk * LazyArray::kChunk * 64 < end; chunk = written_[b].next_allocated(chunk + 1)) {
+      const std::uint64_t lo = std::max(first, chunk * LazyArray::kChunk * 64);
+      const std::uint64_t hi = std::min(end, (chunk + 1) * LazyArray::kChunk * 64);
+      for (std::uint64_t page = lo; page < hi; ++page) MIGSCOPE_TRY(punch(b, page));
     }
   }
   return {};

@@ -16,35 +16,30 @@
 #include "input/input.h"
 #include "ram/lazy_array.h"
 #include "ram/page_index.h"
-#include "sinks/batch_worker.h"
+#include "pipeline/batch_worker.h"
 #include "sinks/output_dir.h"
-#include "stream/events.h"
+#include "migscope/events.h"
+#include "migscope/records.h"
 #include "wire/cursor.h"
-#include "wire/error.h"
+#include "migscope/error.h"
 
 namespace migscope {
 
-struct ExtractedBlock {
-  std::string name;
-  std::string relative_path;
-  std::uint64_t length = 0;
-  std::uint64_t pages_written = 0;  ///< page writes (a page re-sent counts again)
-};
-
 class StreamingExtractor : public StreamVisitor {
  public:
-  /// Forwards every event to `index` (XBZRLE needs earlier versions). Files
+  /// Reads `index` for the versions XBZRLE deltas apply to: the index must
+  /// see every event first (one StreamFanout, index before this). Files
   /// are created in `dir`, not committed: the caller commits once everything
   /// else succeeded. `release_behind`: `file` is a read-only mapping whose
   /// pages may leave the resident set once written out.
-  StreamingExtractor(Bytes file, PageIndex& index, OutputDir& dir, bool threaded, bool release_behind);
+  StreamingExtractor(Bytes file, const PageIndex& index, OutputDir& dir, bool threaded, bool release_behind);
   ~StreamingExtractor() override;
   StreamingExtractor(const StreamingExtractor&) = delete;
   StreamingExtractor& operator=(const StreamingExtractor&) = delete;
 
   Status on_ram_blocks(const SectionInfo& s, std::span<const RamBlock> blocks) override;
   Status on_pages(std::span<const RamBlock> blocks, std::span<const PageRecord> pages) override;
-  Status on_command(const Command& c) override;
+  Status on_ram_discard(std::span<const RamBlock> blocks, const RamDiscard& d) override;
 
   /// Wait for the writes; the first write error, if any. Call after the walk.
   Status finish();
@@ -70,7 +65,7 @@ class StreamingExtractor : public StreamVisitor {
   Status punch(std::uint32_t block, std::uint64_t page);
 
   Bytes file_;
-  PageIndex& index_;
+  const PageIndex& index_;
   OutputDir& dir_;
   bool release_behind_;
   MappingReleaser releaser_;

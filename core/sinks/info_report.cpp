@@ -15,25 +15,22 @@ Status InfoCollector::on_command(const Command& c) {
   char buf[96];
   switch (c.cmd) {
     case wire::kCmdPing:
-      std::snprintf(buf, sizeof buf, "value 0x%x", load_be32(c.payload.data()));
+      std::snprintf(buf, sizeof buf, "value 0x%x", c.value);
       r.detail = buf;
       break;
     case wire::kCmdPackaged:
-      r.detail = "blob of " + std::to_string(load_be32(c.payload.data())) + " bytes";
+      r.detail = "blob of " + std::to_string(c.value) + " bytes";
       break;
     case wire::kCmdPostcopyAdvise:
-      if (c.payload.size() == 16) {
+      if (c.advised_page_sizes) {
         std::snprintf(buf, sizeof buf, "page sizes 0x%llx, target page size %llu",
-                      static_cast<unsigned long long>(load_be64(c.payload.data())),
-                      static_cast<unsigned long long>(load_be64(c.payload.data() + 8)));
+                      static_cast<unsigned long long>(*c.advised_page_sizes),
+                      static_cast<unsigned long long>(c.advised_target_page_size.value_or(0)));
         r.detail = buf;
       }
       break;
     case wire::kCmdPostcopyRamDiscard:
-      if (c.payload.size() >= 2) {
-        std::size_t n = static_cast<std::uint8_t>(c.payload[1]);
-        if (2 + n <= c.payload.size()) r.detail = "block '" + std::string(as_chars(c.payload.subspan(2, n))) + "'";
-      }
+      r.detail = "block '" + std::string(c.block_name) + "'";
       break;
     default:
       break;

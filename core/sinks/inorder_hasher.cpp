@@ -3,7 +3,6 @@
 
 #include <xxh_x86dispatch.h>
 
-#include "stream/format.h"
 
 namespace migscope {
 
@@ -11,8 +10,8 @@ namespace {
 constexpr unsigned kHelpers = 2;
 }  // namespace
 
-InOrderHasher::InOrderHasher(Bytes file, PageIndex& index, bool threaded, bool release_behind)
-    : file_(file), index_(index), release_behind_(release_behind),
+InOrderHasher::InOrderHasher(Bytes file, bool threaded, bool release_behind)
+    : file_(file), release_behind_(release_behind),
       releaser_(file, threaded && release_behind ? kHelpers : 0),
       worker_([this](std::vector<Job>& jobs) { return hash_jobs(jobs); }, threaded) {}
 
@@ -24,12 +23,16 @@ InOrderHasher::~InOrderHasher() {
   }
 }
 
-Status InOrderHasher::on_ram_blocks(const SectionInfo& s, std::span<const RamBlock> blocks) {
+Status InOrderHasher::on_ram_blocks(const SectionInfo&, std::span<const RamBlock> blocks) {
   MIGSCOPE_TRY(worker_.wait_idle());  // the worker reads blocks_
-  MIGSCOPE_TRY(index_.on_ram_blocks(s, blocks));
-  const std::uint64_t ps = index_.page_size();
-  zero_page_hash_ = XXH3_64bits(index_.zero_page(), static_cast<std::size_t>(ps));
-  if (ps == 4096) kernel_.page(index_.zero_page(), zero_page_sums_);
+  if (blocks.empty()) return {};
+  if (page_size_ == 0) {
+    page_size_ = blocks[0].target_page_size;  // the stream's, as in every block
+    zero_.assign(static_cast<std::size_t>(page_size_), std::byte{0});
+    zero_page_hash_ = XXH3_64bits(zero_.data(), zero_.size());
+    if (page_size_ == 4096) kernel_.page(zero_.data(), zero_page_sums_);
+  }
+  const std::uint64_t ps = page_size_;
   for (std::size_t i = blocks_.size(); i < blocks.size(); ++i) {
     Block b;
     b.length = blocks[i].length;
@@ -43,15 +46,14 @@ Status InOrderHasher::on_ram_blocks(const SectionInfo& s, std::span<const RamBlo
   return {};
 }
 
-Status InOrderHasher::on_command(const Command& c) {
+Status InOrderHasher::on_ram_discard(std::span<const RamBlock>, const RamDiscard&) {
   // A discarded page changes after it was hashed: its block takes the second pass.
-  if (c.cmd == wire::kCmdPostcopyRamDiscard)
-    for (auto& b : blocks_) b.in_order = false;
-  return index_.on_command(c);
+  for (auto& b : blocks_) b.in_order = false;
+  return {};
 }
 
-Status InOrderHasher::on_pages(std::span<const RamBlock> blocks, std::span<const PageRecord> pages) {
-  const std::uint64_t ps = index_.page_size();
+Status InOrderHasher::on_pages(std::span<const RamBlock>, std::span<const PageRecord> pages) {
+  const std::uint64_t ps = page_size_;
   for (const PageRecord& r : pages) {
     Block& b = blocks_[r.block];
     if (!b.in_order) continue;
@@ -64,7 +66,6 @@ Status InOrderHasher::on_pages(std::span<const RamBlock> blocks, std::span<const
     ++b.next_page;
     filling_.push_back(Job{r.block, page, r});
   }
-  MIGSCOPE_TRY(index_.on_pages(blocks, pages));
   if (pages.empty()) return {};
   // Both hashes of a page are computed in one pass over it: inline without
   // threads, else on the worker while the walk goes on. (Measured slower: the
@@ -93,14 +94,14 @@ Status InOrderHasher::write_pending(Block& b) {
 
 const std::byte* InOrderHasher::content_of(const PageRecord& r, std::vector<std::byte>& fill_page) const {
   if (r.kind != PageKind::zero) return r.payload.data();
-  if (r.fill == 0) return index_.zero_page();
+  if (r.fill == 0) return zero_.data();
   // 7.2 loads a zero record with a non-zero fill as that byte repeated.
-  fill_page.assign(static_cast<std::size_t>(index_.page_size()), static_cast<std::byte>(r.fill));
+  fill_page.assign(static_cast<std::size_t>(page_size_), static_cast<std::byte>(r.fill));
   return fill_page.data();
 }
 
 Status InOrderHasher::hash_jobs(std::vector<Job>& jobs) {
-  const std::uint64_t ps = index_.page_size();
+  const std::uint64_t ps = page_size_;
   Xxh3PageSums sums;
   for (const Job& j : jobs) {
     Block& b = blocks_[j.block];

@@ -16,26 +16,26 @@
 
 #include "input/input.h"
 #include "ram/lazy_array.h"
-#include "ram/page_index.h"
-#include "sinks/batch_worker.h"
+#include "pipeline/batch_worker.h"
 #include "sinks/xxh3_pages.h"
-#include "stream/events.h"
+#include "migscope/events.h"
 
 namespace migscope {
 
 class InOrderHasher : public StreamVisitor {
  public:
-  /// Forwards every event to `index`. `file` must be a read-only mapping if
+  /// A consumer of the walk's RAM events (beside the page index, which the
+  /// second pass reads). `file` must be a read-only mapping if
   /// `release_behind`: pages behind the hashing leave the resident set (the
   /// walk's own release must then be off, or the worker would re-fault them).
-  InOrderHasher(Bytes file, PageIndex& index, bool threaded, bool release_behind);
+  InOrderHasher(Bytes file, bool threaded, bool release_behind);
   ~InOrderHasher() override;
   InOrderHasher(const InOrderHasher&) = delete;
   InOrderHasher& operator=(const InOrderHasher&) = delete;
 
   Status on_ram_blocks(const SectionInfo& s, std::span<const RamBlock> blocks) override;
   Status on_pages(std::span<const RamBlock> blocks, std::span<const PageRecord> pages) override;
-  Status on_command(const Command& c) override;
+  Status on_ram_discard(std::span<const RamBlock> blocks, const RamDiscard& d) override;
 
   /// Wait for the worker; call after the walk, before the results.
   Status finish();
@@ -73,8 +73,9 @@ class InOrderHasher : public StreamVisitor {
   Status hash_jobs(std::vector<Job>& jobs);  // the worker (or the walker without threads)
 
   Bytes file_;
-  PageIndex& index_;
   bool release_behind_;
+  std::uint64_t page_size_ = 0;       // the stream's target page size, from the first block
+  std::vector<std::byte> zero_;       // one page of zeros
   MappingReleaser releaser_;
   std::vector<Block> blocks_;
   std::vector<std::byte> fill_;       // zero records with a non-zero fill

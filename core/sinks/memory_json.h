@@ -10,7 +10,7 @@
 
 #include "json/py_writer.h"
 #include "ram/page_index.h"
-#include "stream/events.h"
+#include "migscope/events.h"
 
 namespace migscope {
 

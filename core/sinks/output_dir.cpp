@@ -145,7 +145,7 @@ Status OutputDir::reserve(const std::string& relative) {
                           path_ + "/" + relative + " exists and is not a regular file; refusing to replace it");
       if (!force_)
         return make_error(ErrorCode::output_refused, Error::no_offset,
-                          path_ + "/" + relative + " already exists (use --force to replace it)");
+                          path_ + "/" + relative + " already exists", Remedy::allow_overwrite);
     }
   }
   reserved_.push_back(relative);

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "wire/error.h"
+#include "migscope/error.h"
 
 namespace migscope {
 

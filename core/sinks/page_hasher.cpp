@@ -6,7 +6,7 @@
 #include <xxh_x86dispatch.h>
 
 #include "sinks/inorder_hasher.h"
-#include "sinks/page_pipeline.h"
+#include "pipeline/page_pipeline.h"
 
 namespace migscope {
 
@@ -59,157 +59,190 @@ std::string json_string(std::string_view s) {
   return out;
 }
 
-}  // namespace
-
-Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& index, const HashOptions& options,
-                                                 json::OutBuffer& out, InOrderHasher* first_pass) {
-  const std::uint64_t ps = index.page_size();
-  std::vector<BlockHashSummary> sums(index.block_count());
-  std::vector<std::string> names(index.block_count());
-  for (std::size_t i = 0; i < index.block_count(); ++i) {
-    sums[i].name = index.block(i).name;
-    sums[i].length = index.block(i).length;
-    names[i] = json_string(index.block(i).name);
+// The second pass's consumer: writes the JSON lines of every block in block
+// order (taking the lines of blocks the first pass hashed from its results),
+// streams the whole-block XXH3-128 of the others (zeros included for the gaps
+// between sent pages), then the summary lines.
+class HashLineWriter {
+ public:
+  HashLineWriter(const PageIndex& index, const PageHashOptions& options, json::OutBuffer& out, InOrderHasher* first_pass)
+      : index_(index), out_(out), first_pass_(first_pass), ps_(index.page_size()), zeros_(ps_),
+        sums_(index.block_count()), prefixes_(index.block_count()), hashed_already_(index.block_count(), false) {
+    std::uint64_t budget = options.whole_hash_budget;
+    for (std::size_t i = 0; i < sums_.size(); ++i) {
+      sums_[i].name = index.block(i).name;
+      sums_[i].length = index.block(i).length;
+      // The line prefix of each block, formatted once.
+      prefixes_[i] = "{\"block\":" + json_string(sums_[i].name) + ",\"offset\":";
+      hashed_already_[i] = first_pass_ && first_pass_->complete(i);
+      if (hashed_already_[i]) continue;
+      sums_[i].whole_hash = sums_[i].length <= budget;
+      if (sums_[i].whole_hash) budget -= sums_[i].length;
+    }
   }
-  std::vector<std::byte> zeros(ps);
+  ~HashLineWriter() {
+    if (state_) XXH3_freeState(state_);
+  }
+  HashLineWriter(const HashLineWriter&) = delete;
+  HashLineWriter& operator=(const HashLineWriter&) = delete;
 
-  // The whole-block XXH3-128 is a stream over the block in order: the consumer
-  // feeds it, zeros included for the gaps between sent pages.
-  XXH3_state_t* state = XXH3_createState();
-  if (!state) return make_error(ErrorCode::io, Error::no_offset, "cannot allocate an XXH3 state");
-  std::size_t open_block = SIZE_MAX;
-  std::uint64_t fed = 0;  // bytes of the open block fed so far
-  auto feed_zeros_to = [&](std::uint64_t until) {
-    while (fed < until) {
-      std::uint64_t n = std::min<std::uint64_t>(until - fed, ps);
-      XXH3_128bits_update(state, zeros.data(), static_cast<std::size_t>(n));
-      fed += n;
+  Status init() {
+    state_ = XXH3_createState();
+    if (!state_) return make_error(ErrorCode::io, Error::no_offset, "cannot allocate an XXH3 state");
+    return {};
+  }
+  /// Blocks the pipeline skips: those the first pass hashed whole.
+  const std::vector<bool>& hashed_already() const noexcept { return hashed_already_; }
+
+  /// One batch of the pipeline, in order.
+  Status consume(const PageBatch& b) {
+    if (open_block_ != b.block) {
+      MIGSCOPE_TRY(finish_blocks_before(b.block));
+      begin_block(b.block);
+      next_unopened_ = b.block + 1;
     }
-  };
-  auto close_block = [&] {
-    if (open_block == SIZE_MAX) return;
-    BlockHashSummary& s = sums[open_block];
-    if (s.whole_hash) {
-      feed_zeros_to(s.length);
-      XXH128_hash_t h = XXH3_128bits_digest(state);
-      s.hi = h.high64;
-      s.lo = h.low64;
+    BlockHashSummary& s = sums_[b.block];
+    for (std::size_t i = 0; i < b.pages.size(); ++i) {
+      const std::uint64_t offset = b.pages[i] * ps_;
+      page_line(b.block, b.pages[i], b.values[i]);
+      if (s.whole_hash) {
+        feed_zeros_to(offset);
+        const std::uint64_t n = std::min<std::uint64_t>(ps_, s.length - offset);  // a block may end mid-page
+        XXH3_128bits_update(state_, b.content[i], static_cast<std::size_t>(n));
+        fed_ += n;
+      }
     }
-    open_block = SIZE_MAX;
-  };
-  auto begin_block = [&](std::size_t b) {
-    open_block = b;
-    fed = 0;
-    XXH3_128bits_reset(state);
-  };
-  // The line prefix of each block, formatted once.
-  std::vector<std::string> prefixes(names.size());
-  for (std::size_t i = 0; i < names.size(); ++i) prefixes[i] = "{\"block\":" + names[i] + ",\"offset\":";
-  auto page_line = [&](std::size_t block, std::uint64_t page, std::uint64_t hash) {
+    return {};
+  }
+
+  /// The blocks after the last batch, then one summary line per block.
+  Result<std::vector<BlockHashSummary>> finish() {
+    MIGSCOPE_TRY(finish_blocks_before(sums_.size()));
+    for (const BlockHashSummary& s : sums_) summary_line(s);
+    return std::move(sums_);
+  }
+
+ private:
+  void page_line(std::size_t block, std::uint64_t page, std::uint64_t hash) {
     static constexpr char kMid[] = ",\"xxh3\":\"";
     char tail[64];
-    char* t = format_u64(tail, page * ps);
+    char* t = format_u64(tail, page * ps_);
     std::memcpy(t, kMid, sizeof kMid - 1);
     t = format_hex64(t + sizeof kMid - 1, hash);
     std::memcpy(t, "\"}\n", 3);
     t += 3;
-    out.Write(prefixes[block]);
-    out.Write({tail, static_cast<std::size_t>(t - tail)});
-    BlockHashSummary& s = sums[block];
+    out_.Write(prefixes_[block]);
+    out_.Write({tail, static_cast<std::size_t>(t - tail)});
+    BlockHashSummary& s = sums_[block];
     ++s.pages_sent;
     // Pages come in order: a spilled index may trim what lies behind.
-    if (page % PageIndex::kChunkPages == 0) index.note_read_chunk(block);
-    const std::uint64_t e = index.entry(block, page);
+    if (page % PageIndex::kChunkPages == 0) index_.note_read_chunk(block);
+    const std::uint64_t e = index_.entry(block, page);
     if (PageEntry::kind(e) == PageEntry::zero && (PageEntry::value(e) & 0xff) == 0) ++s.zero_pages;
-  };
-  // Blocks the pipeline skips: those the first pass hashed whole (their lines
-  // come from its results), and those with no sent page (all zeros).
-  std::vector<bool> hashed_already(sums.size(), false);
-  std::uint64_t budget = options.whole_hash_budget;
-  for (std::size_t i = 0; i < sums.size(); ++i) {
-    hashed_already[i] = first_pass && first_pass->complete(i);
-    if (hashed_already[i]) continue;
-    sums[i].whole_hash = sums[i].length <= budget;
-    if (sums[i].whole_hash) budget -= sums[i].length;
   }
-  std::size_t next_unopened = 0;
-  auto finish_blocks_before = [&](std::size_t b) -> Status {
+
+  void feed_zeros_to(std::uint64_t until) {
+    while (fed_ < until) {
+      const std::uint64_t n = std::min<std::uint64_t>(until - fed_, ps_);
+      XXH3_128bits_update(state_, zeros_.data(), static_cast<std::size_t>(n));
+      fed_ += n;
+    }
+  }
+  void begin_block(std::size_t b) {
+    open_block_ = b;
+    fed_ = 0;
+    XXH3_128bits_reset(state_);
+  }
+  void close_block() {
+    if (open_block_ == SIZE_MAX) return;
+    BlockHashSummary& s = sums_[open_block_];
+    if (s.whole_hash) {
+      feed_zeros_to(s.length);
+      const XXH128_hash_t h = XXH3_128bits_digest(state_);
+      s.hi = h.high64;
+      s.lo = h.low64;
+    }
+    open_block_ = SIZE_MAX;
+  }
+  // Close the open block, then every block before `b` no batch opened: those
+  // the first pass hashed (their lines come from its results) and those with
+  // no sent page (all zeros).
+  Status finish_blocks_before(std::size_t b) {
     close_block();
-    for (; next_unopened < b; ++next_unopened) {
-      BlockHashSummary& s = sums[next_unopened];
-      if (hashed_already[next_unopened]) {
-        const std::size_t blk = next_unopened;
-        MIGSCOPE_TRY(first_pass->read_page_hashes(blk, [&](std::uint64_t page, std::uint64_t hash) { page_line(blk, page, hash); }));
-        XXH128_hash_t h = first_pass->block_hash(next_unopened);
+    for (; next_unopened_ < b; ++next_unopened_) {
+      BlockHashSummary& s = sums_[next_unopened_];
+      if (hashed_already_[next_unopened_]) {
+        const std::size_t blk = next_unopened_;
+        MIGSCOPE_TRY(first_pass_->read_page_hashes(blk, [&](std::uint64_t page, std::uint64_t hash) { page_line(blk, page, hash); }));
+        const XXH128_hash_t h = first_pass_->block_hash(blk);
         s.hi = h.high64;
         s.lo = h.low64;
         s.whole_hash = true;
         continue;
       }
       if (!s.whole_hash) continue;
-      begin_block(next_unopened);
+      begin_block(next_unopened_);
       close_block();
     }
     return {};
-  };
+  }
 
+  void summary_line(const BlockHashSummary& s) {
+    out_.Write("{\"block\":");
+    out_.Write(json_string(s.name));
+    out_.Write(",\"length\":");
+    put_u64(out_, s.length);
+    out_.Write(",\"pages\":");
+    put_u64(out_, s.length / ps_ + (s.length % ps_ ? 1 : 0));
+    out_.Write(",\"pages_sent\":");
+    put_u64(out_, s.pages_sent);
+    out_.Write(",\"zero_pages\":");
+    put_u64(out_, s.zero_pages);
+    out_.Write(",\"data_pages\":");
+    put_u64(out_, s.pages_sent - s.zero_pages);
+    out_.Write(",\"block_xxh128\":");
+    if (s.whole_hash) {
+      out_.Put('"');
+      put_hex64(out_, s.hi);
+      put_hex64(out_, s.lo);
+      out_.Put('"');
+    } else {
+      out_.Write("null");
+    }
+    out_.Write("}\n");
+  }
+
+  const PageIndex& index_;
+  json::OutBuffer& out_;
+  InOrderHasher* first_pass_;
+  const std::uint64_t ps_;
+  std::vector<std::byte> zeros_;
+  std::vector<BlockHashSummary> sums_;
+  std::vector<std::string> prefixes_;
+  std::vector<bool> hashed_already_;
+  XXH3_state_t* state_ = nullptr;  // the open block's XXH3-128
+  std::size_t open_block_ = SIZE_MAX;
+  std::uint64_t fed_ = 0;           // bytes of the open block fed so far
+  std::size_t next_unopened_ = 0;
+};
+
+}  // namespace
+
+Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& index, const PageHashOptions& options,
+                                                 json::OutBuffer& out, InOrderHasher* first_pass) {
+  HashLineWriter writer(index, options, out, first_pass);
+  MIGSCOPE_TRY(writer.init());
   PagePipeline pipeline(file, index, options.threads);
   pipeline.set_release_behind(options.release_behind);
-  pipeline.skip_blocks(hashed_already);
-  Status st = pipeline.run(
+  pipeline.skip_blocks(writer.hashed_already());
+  const std::uint64_t ps = index.page_size();
+  MIGSCOPE_TRY(pipeline.run(
       [ps](PageBatch& b) -> Status {
         for (std::size_t i = 0; i < b.pages.size(); ++i) b.values[i] = XXH3_64bits(b.content[i], static_cast<std::size_t>(ps));
         return {};
       },
-      [&](const PageBatch& b) -> Status {
-        if (open_block != b.block) {
-          MIGSCOPE_TRY(finish_blocks_before(b.block));
-          begin_block(b.block);
-          next_unopened = b.block + 1;
-        }
-        BlockHashSummary& s = sums[b.block];
-        const std::uint64_t length = s.length;
-        for (std::size_t i = 0; i < b.pages.size(); ++i) {
-          const std::uint64_t offset = b.pages[i] * ps;
-          page_line(b.block, b.pages[i], b.values[i]);
-          if (s.whole_hash) {
-            feed_zeros_to(offset);
-            std::uint64_t n = std::min<std::uint64_t>(ps, length - offset);  // a block may end mid-page
-            XXH3_128bits_update(state, b.content[i], static_cast<std::size_t>(n));
-            fed += n;
-          }
-        }
-        return {};
-      });
-  if (st.ok()) st = finish_blocks_before(sums.size());
-  XXH3_freeState(state);
-  if (!st.ok()) return std::move(st).error();
-
-  for (const BlockHashSummary& s : sums) {
-    out.Write("{\"block\":");
-    out.Write(json_string(s.name));
-    out.Write(",\"length\":");
-    put_u64(out, s.length);
-    out.Write(",\"pages\":");
-    put_u64(out, s.length / ps + (s.length % ps ? 1 : 0));
-    out.Write(",\"pages_sent\":");
-    put_u64(out, s.pages_sent);
-    out.Write(",\"zero_pages\":");
-    put_u64(out, s.zero_pages);
-    out.Write(",\"data_pages\":");
-    put_u64(out, s.pages_sent - s.zero_pages);
-    out.Write(",\"block_xxh128\":");
-    if (s.whole_hash) {
-      out.Put('"');
-      put_hex64(out, s.hi);
-      put_hex64(out, s.lo);
-      out.Put('"');
-    } else {
-      out.Write("null");
-    }
-    out.Write("}\n");
-  }
-  return sums;
+      [&writer](const PageBatch& b) { return writer.consume(b); }));
+  return writer.finish();
 }
 
 }  // namespace migscope

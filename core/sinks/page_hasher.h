@@ -13,28 +13,20 @@
 #include "json/py_writer.h"
 #include "ram/page_index.h"
 #include "wire/cursor.h"
-#include "wire/error.h"
+#include "migscope/error.h"
+#include "migscope/records.h"
 
 namespace migscope {
 
 /// The SIMD path the dispatched XXH3 uses on this CPU ("AVX-512", "AVX2", "SSE2").
 std::string_view xxh3_simd_level();
 
-struct BlockHashSummary {
-  std::string name;
-  std::uint64_t length = 0;
-  std::uint64_t pages_sent = 0;  ///< pages with at least one record
-  std::uint64_t zero_pages = 0;  ///< of those, whose final record is a zero page (fill 0)
-  std::uint64_t hi = 0, lo = 0;  ///< XXH3-128 of the whole final block content
-  bool whole_hash = false;       ///< false when the block was too large to hash whole
-};
-
-struct HashOptions {
+struct PageHashOptions {
   unsigned threads = 1;
   /// How many bytes of blocks the second pass may stream through the
   /// whole-block hash (zeros of unsent pages included); blocks beyond it get
   /// block_xxh128 null, so declared lengths cannot make a small file take
-  /// hours. The CLI sets 64 GiB + 64 x the input size.
+  /// hours. The hash operation sets 64 GiB + 64 x the input size.
   std::uint64_t whole_hash_budget = std::uint64_t{64} << 30;
   /// `file` is a read-only mapping: keep the resident set bounded.
   bool release_behind = false;
@@ -44,7 +36,7 @@ class InOrderHasher;
 
 /// Write the page lines and the summary lines to `out`; returns the summaries.
 /// Blocks that `first_pass` (if given) hashed completely are not read again.
-Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& index, const HashOptions& options,
+Result<std::vector<BlockHashSummary>> hash_pages(Bytes file, const PageIndex& index, const PageHashOptions& options,
                                                  json::OutBuffer& out, InOrderHasher* first_pass = nullptr);
 
 }  // namespace migscope

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "json/py_writer.h"
-#include "stream/events.h"
-#include "vmdesc/value.h"
+#include "migscope/events.h"
+#include "migscope/value.h"
 
 namespace migscope {
 

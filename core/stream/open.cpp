@@ -41,6 +41,28 @@ Result<OpenStream> open_stream(const std::string& path, const std::string& vmdes
   return s;
 }
 
+Dump::Dump(std::unique_ptr<OpenStream> s) : stream_(std::move(s)) {}
+Dump::Dump(Dump&&) noexcept = default;
+Dump& Dump::operator=(Dump&&) noexcept = default;
+Dump::~Dump() = default;
+
+Result<Dump> Dump::open(const std::string& path, const std::string& vmdesc_path) {
+  MIGSCOPE_ASSIGN(OpenStream s, open_stream(path, vmdesc_path));
+  return Dump(std::make_unique<OpenStream>(std::move(s)));
+}
+
+const std::string& Dump::path() const noexcept { return stream_->file.path(); }
+Bytes Dump::bytes() const noexcept { return stream_->bytes(); }
+const StreamLocation& Dump::location() const noexcept { return stream_->location; }
+const Vmdesc* Dump::vmdesc() const noexcept { return stream_->vmdesc ? &*stream_->vmdesc : nullptr; }
+bool Dump::vmdesc_from_file() const noexcept { return !stream_->external_vmdesc.empty(); }
+std::size_t Dump::device_count() const noexcept { return stream_->vmdesc ? stream_->vmdesc->device_count() : 0; }
+
+Result<WalkSummary> Dump::walk(StreamVisitor& visitor, WalkOptions options, WalkSummary* partial) const {
+  options.vmdesc = vmdesc();
+  return walk_stream(bytes(), location(), options, visitor, partial);
+}
+
 Result<std::string> read_vmdesc_json(const std::string& path) {
   MIGSCOPE_ASSIGN(InputFile file, InputFile::open(path));
   MIGSCOPE_ASSIGN(StreamLocation loc, locate_stream(file.bytes()));

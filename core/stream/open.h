@@ -1,13 +1,15 @@
 // Opening a stream for walking: map the input, find where the QEMU stream
 // starts, and load its description (the trailer, or a separate vmdesc file).
+// OpenStream is what the public Dump holds.
 #pragma once
 
 #include <optional>
 #include <string>
 
-#include "input/input.h"
+#include "migscope/error.h"
+#include "migscope/input.h"
+#include "migscope/stream.h"
 #include "vmdesc/vmdesc.h"
-#include "wire/error.h"
 
 namespace migscope {
 

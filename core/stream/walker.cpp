@@ -1,4 +1,4 @@
-#include "stream/walker.h"
+#include "migscope/stream.h"
 
 #include <cstdio>
 #include <cstring>
@@ -6,9 +6,11 @@
 #include <unordered_map>
 
 #include "json/json_util.h"
-#include "ram/ram_records.h"
 #include "stream/format.h"
+#include "stream/ram_records.h"
+#include "stream/section_readers.h"
 #include "vmdesc/decoder.h"
+#include "vmdesc/vmdesc.h"
 
 namespace migscope {
 
@@ -89,8 +91,9 @@ class Walker {
     }
     read_trailer(c);
     if (guessed_ends_ > 0)
-      summary_.warnings.push_back({c.offset(), std::to_string(guessed_ends_) +
-                                                   " section(s) had their end guessed (no description, no footers): give --vmdesc FILE for exact boundaries"});
+      summary_.warnings.push_back({c.offset(),
+                                   std::to_string(guessed_ends_) + " section(s) had their end guessed, having no description and no footers",
+                                   Remedy::give_description});
     summary_.end_offset = c.offset();
     summary_.footers = footers_.value_or(false);
     summary_.ram_blocks = ram_.blocks();
@@ -246,22 +249,28 @@ class Walker {
                             std::to_string(expected));
     ++summary_.commands;
     switch (cmd.cmd) {
+      case kCmdPing:
+      case kCmdPackaged:
+        cmd.value = load_be32(cmd.payload.data());
+        break;
       case kCmdPostcopyAdvise:
         if (len != 0 && len != 16)
           return make_error(ErrorCode::corrupt, at, "POSTCOPY_ADVISE with length " + std::to_string(len) + ", expected 0 or 16");
         if (len == 16) {
+          cmd.advised_page_sizes = load_be64(cmd.payload.data());
+          cmd.advised_target_page_size = load_be64(cmd.payload.data() + 8);
           RamOptions ro = ram_.options();
-          ro.postcopy_page_sizes = load_be64(cmd.payload.data());
+          ro.postcopy_page_sizes = *cmd.advised_page_sizes;
           ram_.set_options(ro);
         }
         break;
       case kCmdPostcopyRamDiscard:
-        if (len < 3 || cmd.payload[0] != std::byte{0})
-          return make_error(ErrorCode::corrupt, at, "POSTCOPY_RAM_DISCARD: expected version 0 and a block name");
+        MIGSCOPE_TRY(read_ram_discard(cmd));
         break;
       case kCmdRecvBitmap:
         if (len < 1 || static_cast<std::uint8_t>(cmd.payload[0]) + 1u != len)
           return make_error(ErrorCode::corrupt, at, "RECV_BITMAP: the name length does not match the command length");
+        cmd.block_name = as_chars(cmd.payload.subspan(1));
         break;
       case kCmdPostcopyRun:
         *quit = true;
@@ -270,6 +279,13 @@ class Walker {
         break;
     }
     MIGSCOPE_TRY(visitor_.on_command(cmd));
+    if (cmd.cmd == kCmdPostcopyRamDiscard) {
+      RamDiscard discard;
+      discard.offset = at;
+      discard.block = discard_block_;
+      discard.ranges = discard_ranges_;
+      MIGSCOPE_TRY(visitor_.on_ram_discard(ram_.blocks(), discard));
+    }
     if (cmd.cmd == kCmdPackaged) {
       std::uint32_t blob_len = load_be32(cmd.payload.data());
       if (depth + 1 > kMaxPackagedDepth)
@@ -282,7 +298,34 @@ class Walker {
     return {};
   }
 
-  SectionKind classify(std::string_view idstr, std::uint32_t instance, const rapidjson::Value** desc) const {
+  // u8 version (0), u8 name length, name, u8 0, then (be64 start, be64 length)
+  // byte ranges of the block (migration/savevm.c).
+  Status read_ram_discard(Command& cmd) {
+    const std::uint64_t at = cmd.offset;
+    Bytes p = cmd.payload;
+    if (p.size() < 3 || p[0] != std::byte{0})
+      return make_error(ErrorCode::corrupt, at, "POSTCOPY_RAM_DISCARD: expected version 0 and a block name");
+    const std::size_t n = static_cast<std::uint8_t>(p[1]);
+    if (p.size() < 3 + n) return make_error(ErrorCode::corrupt, at, "POSTCOPY_RAM_DISCARD: name runs past the command");
+    cmd.block_name = as_chars(p.subspan(2, n));
+    std::optional<std::uint32_t> block = ram_.find_block(cmd.block_name);
+    if (!block)
+      return make_error(ErrorCode::corrupt, at,
+                        "POSTCOPY_RAM_DISCARD for block '" + std::string(cmd.block_name) + "', which MEM_SIZE never announced");
+    const std::uint64_t length = ram_.blocks()[*block].length;
+    discard_block_ = *block;
+    discard_ranges_.clear();
+    for (std::size_t i = 3 + n; i + 16 <= p.size(); i += 16) {
+      RamDiscard::Range r{load_be64(p.data() + i), load_be64(p.data() + i + 8)};
+      if (r.start > length || r.length > length - r.start)
+        return make_error(ErrorCode::corrupt, at,
+                          "POSTCOPY_RAM_DISCARD range outside block '" + std::string(cmd.block_name) + "'");
+      discard_ranges_.push_back(r);
+    }
+    return {};
+  }
+
+  SectionKind classify(std::string_view idstr, std::uint32_t instance, const DeviceDescription** desc) const {
     *desc = nullptr;
     if (idstr == "ram") return SectionKind::ram;
     if (idstr == "spapr/htab") return SectionKind::htab;
@@ -292,7 +335,7 @@ class Walker {
     if (idstr == "vfio" || (idstr.size() > 5 && idstr.substr(idstr.size() - 5) == "/vfio")) return SectionKind::vfio;
     if (options_.vmdesc) {
       if (const auto* d = options_.vmdesc->device(idstr, instance)) {
-        *desc = d;
+        *desc = as_description(d);
         return SectionKind::device;
       }
     }
@@ -443,12 +486,13 @@ class Walker {
     }
     return make_error(ErrorCode::unsupported, c.offset(),
                       "section " + quoted(info.idstr) + " (id " + std::to_string(info.id) +
-                          ") has no description and the stream has no footers: its end cannot be found (give --vmdesc FILE)");
+                          ") has no description and the stream has no footers: its end cannot be found",
+                      Remedy::give_description);
   }
 
   Status read_device(Cursor& c, const SectionInfo& info, std::optional<FieldValue>& state) {
     Cursor trial = c;
-    auto first = decode_device(*info.desc, trial, info.idstr);
+    auto first = decode_device(description_json(*info.desc), trial, info.idstr);
     if (first.ok() && footer_follows(trial, info)) {
       c = trial;
       state = std::move(first).value();
@@ -461,7 +505,7 @@ class Walker {
     }
     // QEMU 7.2 describes NULL pointer elements as their struct type: retry reading 0x30 as the marker.
     Cursor retry = c;
-    auto second = decode_device(*info.desc, retry, info.idstr, DecodeOptions{true});
+    auto second = decode_device(description_json(*info.desc), retry, info.idstr, DecodeOptions{true});
     if (second.ok() && footer_follows(retry, info)) {
       summary_.warnings.push_back({c.offset(), "section " + quoted(info.idstr) +
                                                    ": NULL pointer markers described as structs (QEMU 7.2 vmdesc); read as nullptr"});
@@ -490,140 +534,17 @@ class Walker {
       case SectionKind::dirty_bitmap:
         return read_dirty_bitmap(c);
       case SectionKind::block:
-        return read_block(c);
-      case SectionKind::vfio:
-        return read_vfio(c, info);
+        return read_block_migration(c);
+      case SectionKind::vfio: {
+        MIGSCOPE_ASSIGN(VfioEnd end, read_vfio(c));
+        // The PCI config state is a vmstate without description: find the footer.
+        if (end == VfioEnd::config_state) return skip_to_footer(c, info);
+        return {};
+      }
       case SectionKind::opaque:
         return skip_to_footer(c, info);
     }
     return {};
-  }
-
-  // spapr/htab: be32 header; 0xffffffff = no HPT; > 0 = htab_shift (first pass);
-  // 0 = chunks (be32 index, be16 n_valid, be16 n_invalid, n_valid x 16 bytes) up to an all-zero one.
-  static Status read_htab(Cursor& c) {
-    MIGSCOPE_ASSIGN(std::uint32_t header, c.read_be32("htab header"));
-    if (header != 0) return {};
-    for (;;) {
-      MIGSCOPE_TRY(c.need(8, "htab chunk header"));
-      std::uint32_t index = c.be32();
-      std::uint16_t n_valid = c.be16();
-      std::uint16_t n_invalid = c.be16();
-      if (index == 0 && n_valid == 0 && n_invalid == 0) return {};
-      MIGSCOPE_TRY(c.read_bytes(std::size_t{n_valid} * 16, "htab entries"));
-    }
-  }
-
-  // s390-storage_attributes: be64 (gfn << 12 | flags): MORE 0x02 + be64 count + bytes; DONE 0x08; EOS 0x01 ends; ERROR 0x04.
-  static Status read_storage_attributes(Cursor& c) {
-    for (;;) {
-      const std::uint64_t at = c.offset();
-      MIGSCOPE_ASSIGN(std::uint64_t v, c.read_be64("storage attributes record"));
-      std::uint32_t flags = static_cast<std::uint32_t>(v & 0xfff);
-      if (flags & 0x04) return make_error(ErrorCode::corrupt, at, "storage attributes: the source reported an error (ERROR flag)");
-      if (flags & 0x02) {
-        MIGSCOPE_ASSIGN(std::uint64_t count, c.read_be64("storage attributes count"));
-        if (count > c.remaining())
-          return make_error(ErrorCode::truncated, c.offset() - 8,
-                            "storage attributes count " + std::to_string(count) + " exceeds the bytes left");
-        c.skip(static_cast<std::size_t>(count));
-        continue;
-      }
-      if (flags & 0x08) continue;
-      if (flags & 0x01) return {};
-      return make_error(ErrorCode::corrupt, at, "storage attributes record with unknown flags " + hex(flags));
-    }
-  }
-
-  // s390-skeys (old-style): be64 (addr | flags): SKEYS 0x02 + be64 count + count key bytes; EOS 0x01; ERROR 0x04.
-  static Status read_storage_keys(Cursor& c) {
-    for (;;) {
-      const std::uint64_t at = c.offset();
-      MIGSCOPE_ASSIGN(std::uint64_t v, c.read_be64("storage keys record"));
-      std::uint32_t flags = static_cast<std::uint32_t>(v & 0xfff);
-      if (flags == 0x01) return {};
-      if (flags == 0x04) return make_error(ErrorCode::corrupt, at, "storage keys: the source reported an error (ERROR flag)");
-      if (flags != 0x02) return make_error(ErrorCode::corrupt, at, "storage keys record with unknown flags " + hex(flags));
-      MIGSCOPE_ASSIGN(std::uint64_t count, c.read_be64("storage keys count"));
-      if (count > c.remaining())
-        return make_error(ErrorCode::truncated, c.offset() - 8, "storage keys count " + std::to_string(count) + " exceeds the bytes left");
-      c.skip(static_cast<std::size_t>(count));
-    }
-  }
-
-  // dirty-bitmap chunks (migration/block-dirty-bitmap.c). The START chunk's
-  // granularity is a be32 on the wire (the file's header comment says be64).
-  static Status read_dirty_bitmap(Cursor& c) {
-    for (;;) {
-      const std::uint64_t at = c.offset();
-      MIGSCOPE_ASSIGN(std::uint32_t flags, c.read_u8("dirty bitmap flags"));
-      if (flags & 0x80) {
-        MIGSCOPE_ASSIGN(std::uint8_t b, c.read_u8("dirty bitmap flags"));
-        flags = (flags << 8) | b;
-        if (flags & 0x80) {
-          MIGSCOPE_ASSIGN(std::uint16_t w, c.read_be16("dirty bitmap flags"));
-          flags = (flags << 16) | w;
-        }
-      }
-      if (flags & 0x08) MIGSCOPE_TRY(c.read_counted_string("dirty bitmap node name"));
-      if (flags & 0x04) MIGSCOPE_TRY(c.read_counted_string("dirty bitmap name"));
-      if (flags & 0x10) MIGSCOPE_TRY(c.read_bytes(5, "dirty bitmap start (granularity, flags)"));
-      if (flags & 0x40) {
-        MIGSCOPE_TRY(c.read_bytes(12, "dirty bitmap chunk (start sector, sector count)"));
-        if (!(flags & 0x02)) {
-          MIGSCOPE_ASSIGN(std::uint64_t size, c.read_be64("dirty bitmap buffer size"));
-          if (size > c.remaining())
-            return make_error(ErrorCode::truncated, c.offset() - 8, "dirty bitmap buffer size " + std::to_string(size) + " exceeds the bytes left");
-          c.skip(static_cast<std::size_t>(size));
-        }
-      }
-      if ((flags & 0x7f) == 0)
-        return make_error(ErrorCode::corrupt, at, "dirty bitmap chunk without any known flag (" + hex(flags) + ")");
-      if (flags & 0x01) return {};
-    }
-  }
-
-  // 7.2 block migration: be64 (sector << 9 | flags): DEVICE_BLOCK 0x01 + name + 1 MiB (unless ZERO_BLOCK 0x08);
-  // PROGRESS 0x04; EOS 0x02.
-  static Status read_block(Cursor& c) {
-    constexpr std::size_t kBlockSize = 1u << 20;
-    for (;;) {
-      const std::uint64_t at = c.offset();
-      MIGSCOPE_ASSIGN(std::uint64_t v, c.read_be64("block migration record"));
-      std::uint32_t flags = static_cast<std::uint32_t>(v & 0x1ff);
-      if (flags & 0x01) {
-        MIGSCOPE_TRY(c.read_counted_string("block device name"));
-        if (!(flags & 0x08)) MIGSCOPE_TRY(c.read_bytes(kBlockSize, "block data (1 MiB)"));
-      } else if (flags & 0x04) {
-        // progress report, nothing follows
-      } else if (!(flags & 0x02)) {
-        return make_error(ErrorCode::corrupt, at, "block migration record with unknown flags " + hex(flags));
-      }
-      if (flags & 0x02) return {};
-    }
-  }
-
-  // vfio: be64 markers; DEV_DATA_STATE carries be64 size + data; END_OF_STATE ends the body.
-  Status read_vfio(Cursor& c, const SectionInfo& info) {
-    constexpr std::uint64_t kEnd = 0xffffffffef100001ull, kConfig = 0xffffffffef100002ull,
-                            kSetup = 0xffffffffef100003ull, kData = 0xffffffffef100004ull,
-                            kInitSent = 0xffffffffef100005ull, kLoadReady = 0xffffffffef100006ull;
-    for (;;) {
-      const std::uint64_t at = c.offset();
-      MIGSCOPE_ASSIGN(std::uint64_t marker, c.read_be64("vfio marker"));
-      if (marker == kEnd) return {};
-      if (marker == kData) {
-        MIGSCOPE_ASSIGN(std::uint64_t size, c.read_be64("vfio data size"));
-        if (size > c.remaining())
-          return make_error(ErrorCode::truncated, c.offset() - 8, "vfio data size " + std::to_string(size) + " exceeds the bytes left");
-        c.skip(static_cast<std::size_t>(size));
-      } else if (marker == kConfig) {
-        // The PCI config state is a vmstate without description: find the footer.
-        return skip_to_footer(c, info);
-      } else if (marker != kSetup && marker != kInitSent && marker != kLoadReady) {
-        return make_error(ErrorCode::corrupt, at, "unknown vfio marker " + hex(marker));
-      }
-    }
   }
 
   Bytes file_;
@@ -634,6 +555,8 @@ class Walker {
   std::unordered_map<std::uint32_t, SectionInfo> sections_;
   std::optional<bool> footers_;
   std::uint64_t guessed_ends_ = 0;
+  std::uint32_t discard_block_ = 0;                 // the last POSTCOPY_RAM_DISCARD, decoded
+  std::vector<RamDiscard::Range> discard_ranges_;
   WalkSummary summary_;
 };
 

@@ -8,9 +8,9 @@
 
 #include <rapidjson/document.h>
 
-#include "vmdesc/value.h"
+#include "migscope/value.h"
 #include "wire/cursor.h"
-#include "wire/error.h"
+#include "migscope/error.h"
 
 namespace migscope {
 

@@ -1,4 +1,4 @@
-#include "vmdesc/value.h"
+#include "migscope/value.h"
 
 namespace migscope {
 

@@ -2,8 +2,6 @@
 
 #include <cstring>
 
-#include <rapidjson/error/en.h>
-
 #include "json/json_util.h"
 
 namespace migscope {
@@ -29,13 +27,12 @@ std::optional<VmdescTrailer> find_vmdesc_trailer(Bytes stream, std::uint64_t str
 Result<Vmdesc> Vmdesc::parse(std::string_view json_text, std::uint64_t offset) {
   Vmdesc d;
   d.doc_ = std::make_unique<rapidjson::Document>();
-  // Iterative parsing: hostile nesting cannot exhaust the stack.
-  d.doc_->Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(json_text.data(),
-                                                                                    json_text.size());
   auto at = [&](std::size_t pos) { return offset == Error::no_offset ? offset : offset + pos; };
-  if (d.doc_->HasParseError())
-    return make_error(ErrorCode::invalid_json, at(d.doc_->GetErrorOffset()),
-                      std::string("vmdesc JSON: ") + rapidjson::GetParseError_En(d.doc_->GetParseError()));
+  if (Status st = json::parse(json_text, *d.doc_, "vmdesc JSON", json::Trailing::ignored); !st.ok()) {
+    Error e = std::move(st).error();
+    e.offset = at(e.offset);
+    return e;
+  }
   const auto& root = *d.doc_;
   if (!root.IsObject()) return make_error(ErrorCode::invalid_json, at(0), "vmdesc JSON: expected an object at $");
   constexpr std::size_t kMaxDepth = 200;

@@ -11,10 +11,19 @@
 
 #include <rapidjson/document.h>
 
+#include "migscope/events.h"
+#include "migscope/error.h"
 #include "wire/cursor.h"
-#include "wire/error.h"
 
 namespace migscope {
+
+/// The public, opaque handle of a device description is its JSON object.
+inline const DeviceDescription* as_description(const rapidjson::Value* v) noexcept {
+  return reinterpret_cast<const DeviceDescription*>(v);
+}
+inline const rapidjson::Value& description_json(const DeviceDescription& d) noexcept {
+  return *reinterpret_cast<const rapidjson::Value*>(&d);
+}
 
 /// Where the trailer sits: `offset` is the 0x06 byte, `json` runs to the end of the input.
 struct VmdescTrailer {

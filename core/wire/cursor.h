@@ -10,16 +10,11 @@
 #include <string>
 #include <string_view>
 
+#include "migscope/bytes.h"
+#include "migscope/error.h"
 #include "wire/endian.h"
-#include "wire/error.h"
 
 namespace migscope {
-
-using Bytes = std::span<const std::byte>;
-
-inline std::string_view as_chars(Bytes b) noexcept {
-  return {reinterpret_cast<const char*>(b.data()), b.size()};
-}
 
 class Cursor {
  public:

@@ -1,4 +1,4 @@
-#include "wire/error.h"
+#include "migscope/error.h"
 
 #include <cstdio>
 

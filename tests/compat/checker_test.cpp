@@ -10,9 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "compat/checker.h"
-#include "compat/renames.h"
-#include "compat/vmstate_model.h"
+#include "migscope/compat.h"
 #include "../test_paths.h"
 
 namespace migscope::compat {
@@ -291,7 +289,7 @@ TEST(Checker, DropInCommandLineMimicsArgparse) {
   EXPECT_EQ(test::run_command("'" + tool + "' -s /nonexistent.json -d " + d2, &out, true), 1);
   EXPECT_NE(out.find("/nonexistent.json"), std::string::npos);
   out.clear();
-  EXPECT_EQ(test::run_command("'" + tool + "' -s " + d1 + " -d " + test::source_dir() + "/core/compat/checker.h",
+  EXPECT_EQ(test::run_command("'" + tool + "' -s " + d1 + " -d " + test::source_dir() + "/core/compat/checker.cpp",
                               &out, true),
             1);
   EXPECT_NE(out.find("invalid JSON"), std::string::npos) << out;

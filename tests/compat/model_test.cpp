@@ -3,8 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "compat/renames.h"
-#include "compat/vmstate_model.h"
+#include "migscope/compat.h"
 #include "../test_paths.h"
 
 namespace migscope::compat {

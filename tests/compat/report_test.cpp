@@ -7,9 +7,7 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
-#include "compat/checker.h"
-#include "compat/report.h"
-#include "compat/vmstate_model.h"
+#include "migscope/compat.h"
 #include "../test_paths.h"
 
 namespace migscope::compat {
@@ -117,6 +115,9 @@ bool well_formed_xml(const std::string& x, std::string* why) {
 TEST(Report, TextEndsWithTheSummaryLine) {
   auto report = upstream_pair_report();
   ReportOptions o;
+  // The library names no command-line flag; the CLI passes its own.
+  EXPECT_NE(summary_line(report, o).find("13 failing at warning: FAIL"), std::string::npos);
+  o.fail_on_name = "--fail-on";
   std::string text = render_text(report, o);
   EXPECT_NE(text.find("info: Warning: checking incompatible machine types"), std::string::npos);
   EXPECT_NE(text.find("error: Section \"fusbh200-ehci-usb\" version error: 2 > 1 [version_too_new "), std::string::npos);

@@ -10,10 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "compat/checker.h"
-#include "compat/renames.h"
-#include "compat/report.h"
-#include "compat/vmstate_model.h"
+#include "migscope/compat.h"
 #include "fuzz_common.h"
 
 using namespace migscope;

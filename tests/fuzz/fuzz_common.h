@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <initializer_list>
 
-#include "wire/error.h"
+#include "migscope/error.h"
 
 namespace migscope::fuzz {
 

@@ -15,7 +15,7 @@
 #include "sinks/memory_json.h"
 #include "sinks/page_hasher.h"
 #include "sinks/state_json.h"
-#include "stream/walker.h"
+#include "migscope/stream.h"
 #include "vmdesc/vmdesc.h"
 
 namespace {
@@ -76,7 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   {
     std::string lines;
     json::OutBuffer out(&lines);
-    HashOptions ho;
+    PageHashOptions ho;
     ho.threads = 1;
     ho.whole_hash_budget = std::uint64_t{1} << 24;
     auto sums = hash_pages(file, index, ho, out);

@@ -23,6 +23,14 @@ enum class ErrorCode : std::uint8_t {
   io,               ///< the operating system refused a read or a write
 };
 
+/// How the user can get past an error or a warning. The library says which
+/// applies; a front end says how (core never names a command-line flag).
+enum class Remedy : std::uint8_t {
+  none,
+  give_description,  ///< a vmdesc from another run of the same QEMU and machine would decode or delimit it
+  allow_overwrite,   ///< the output exists, and replacing it was not asked for
+};
+
 /// Text read from the input made safe for one line on a terminal: control
 /// bytes (NUL, ESC, newlines, DEL) become \xNN; everything else is kept.
 std::string printable(std::string_view text);
@@ -36,14 +44,15 @@ struct Error {
   ErrorCode code = ErrorCode::ok;
   std::uint64_t offset = no_offset;
   std::string detail;
+  Remedy remedy = Remedy::none;
 
   bool has_offset() const noexcept { return offset != no_offset; }
   /// "at 0x1f: truncated: ..." as one printable line (control bytes from the input become \xNN).
   std::string message() const;
 };
 
-inline Error make_error(ErrorCode code, std::uint64_t offset, std::string detail) {
-  return Error{code, offset, std::move(detail)};
+inline Error make_error(ErrorCode code, std::uint64_t offset, std::string detail, Remedy remedy = Remedy::none) {
+  return Error{code, offset, std::move(detail), remedy};
 }
 
 /// Either a value or an Error (std::expected is C++23; this is the subset we need).

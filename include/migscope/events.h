@@ -1,6 +1,7 @@
-// What the walker reports to its visitors: configuration, commands, sections
-// (with decoded device state when a description exists), RAM blocks and page
-// records in batches.
+// What the walker reports to its visitors: configuration, commands (their
+// payloads decoded), sections (with decoded device state when a description
+// exists), RAM blocks, page records in batches, and postcopy discards. Every
+// wire format is parsed once, by the walker: no visitor decodes a payload.
 #pragma once
 
 #include <cstdint>
@@ -11,11 +12,9 @@
 #include <utility>
 #include <vector>
 
-#include <rapidjson/document.h>
-
-#include "vmdesc/value.h"
-#include "wire/cursor.h"
-#include "wire/error.h"
+#include "migscope/bytes.h"
+#include "migscope/error.h"
+#include "migscope/value.h"
 
 namespace migscope {
 
@@ -34,9 +33,25 @@ struct Configuration {
 
 struct Command {
   std::uint64_t offset = 0;  ///< of the 0x08 byte
-  std::uint16_t cmd = 0;
+  std::uint16_t cmd = 0;     ///< MIG_CMD_* (migration/savevm.c)
   Bytes payload;
   unsigned depth = 0;  ///< 0 in the main stream, 1 inside a PACKAGED blob
+  // The payload, decoded by the walker for the commands that carry one:
+  std::uint32_t value = 0;  ///< PING: the value; PACKAGED: the blob's length
+  std::optional<std::uint64_t> advised_page_sizes;  ///< POSTCOPY_ADVISE (16-byte form): the page size summary
+  std::optional<std::uint64_t> advised_target_page_size;  ///< and the target page size
+  std::string_view block_name;  ///< POSTCOPY_RAM_DISCARD, RECV_BITMAP
+};
+
+/// POSTCOPY_RAM_DISCARD, decoded and checked against the block table: these
+/// byte ranges of the block read as zero until their pages are sent again.
+struct RamDiscard {
+  std::uint64_t offset = 0;  ///< of the command
+  std::uint32_t block = 0;   ///< index into the block table
+  struct Range {
+    std::uint64_t start = 0, length = 0;  ///< bytes, inside the block
+  };
+  std::span<const Range> ranges;
 };
 
 enum class SectionKind : std::uint8_t {
@@ -53,13 +68,16 @@ enum class SectionKind : std::uint8_t {
 
 std::string_view section_kind_name(SectionKind kind) noexcept;
 
+/// A device's description in the vmdesc (opaque: decoded by the walker).
+class DeviceDescription;
+
 struct SectionInfo {
   std::uint32_t id = 0;
   std::string_view idstr;
   std::uint32_t instance_id = 0;
   std::uint32_t version_id = 0;
   SectionKind kind = SectionKind::opaque;
-  const rapidjson::Value* desc = nullptr;  ///< vmdesc device description, if any
+  const DeviceDescription* desc = nullptr;  ///< vmdesc device description, if any
 };
 
 struct SectionEvent {
@@ -113,6 +131,8 @@ class StreamVisitor {
   virtual Status on_ram_blocks(const SectionInfo&, std::span<const RamBlock>) { return {}; }
   /// Page records in stream order, in batches; the spans die after the call.
   virtual Status on_pages(std::span<const RamBlock>, std::span<const PageRecord>) { return {}; }
+  /// After on_command for a POSTCOPY_RAM_DISCARD (page batches before it were delivered).
+  virtual Status on_ram_discard(std::span<const RamBlock>, const RamDiscard&) { return {}; }
 };
 
 /// Forwards every event to several visitors in order, stopping at the first
@@ -140,6 +160,10 @@ class StreamFanout : public StreamVisitor {
     for (auto* v : visitors_) MIGSCOPE_TRY(v->on_pages(b, p));
     return {};
   }
+  Status on_ram_discard(std::span<const RamBlock> b, const RamDiscard& d) override {
+    for (auto* v : visitors_) MIGSCOPE_TRY(v->on_ram_discard(b, d));
+    return {};
+  }
 
  private:
   std::vector<StreamVisitor*> visitors_;
@@ -149,6 +173,7 @@ class StreamFanout : public StreamVisitor {
 struct Warning {
   std::uint64_t offset = 0;
   std::string text;
+  Remedy remedy = Remedy::none;
 };
 
 }  // namespace migscope

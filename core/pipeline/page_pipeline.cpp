@@ -1,4 +1,4 @@
-#include "sinks/page_pipeline.h"
+#include "pipeline/page_pipeline.h"
 
 #include <condition_variable>
 #include <memory>

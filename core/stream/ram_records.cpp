@@ -1,4 +1,4 @@
-#include "ram/ram_records.h"
+#include "stream/ram_records.h"
 
 #include <cstdio>
 #include <string>

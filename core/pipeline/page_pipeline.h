@@ -11,7 +11,7 @@
 #include "input/input.h"
 #include "ram/page_index.h"
 #include "wire/cursor.h"
-#include "wire/error.h"
+#include "migscope/error.h"
 
 namespace migscope {
 

@@ -10,7 +10,7 @@
 #include <thread>
 #include <utility>
 
-#include "wire/error.h"
+#include "migscope/error.h"
 
 namespace migscope {
 

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "wire/cursor.h"
+#include "migscope/bytes.h"
 
 namespace migscope {
 

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "input/input.h"
-#include "stream/events.h"
+#include "migscope/events.h"
 #include "wire/cursor.h"
-#include "wire/error.h"
+#include "migscope/error.h"
 
 namespace migscope {
 
@@ -42,6 +42,12 @@ class RamParser {
   Status parse_body(Cursor& c, const SectionInfo& section, StreamVisitor& visitor);
 
   const std::vector<RamBlock>& blocks() const noexcept { return blocks_; }
+  /// The index of the block announced under `name`, if any.
+  std::optional<std::uint32_t> find_block(std::string_view name) const {
+    auto it = by_name_.find(name);
+    if (it == by_name_.end()) return std::nullopt;
+    return it->second;
+  }
 
  private:
   Status parse_mem_size(Cursor& c, std::uint64_t total, std::uint64_t at, const SectionInfo& section,

@@ -1,0 +1,7 @@
+#include "migscope/version.h"
+
+namespace migscope {
+
+const char* version() noexcept { return MIGSCOPE_VERSION; }
+
+}  // namespace migscope

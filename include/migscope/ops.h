@@ -1,0 +1,137 @@
+// The operations: what the `migscope` subcommands and the drop-ins do, as
+// library calls. Each takes an opened Dump (or the paths of JSON documents)
+// and an options struct, writes its text into a caller-supplied TextOutput or
+// its files into a directory, and returns values (migscope/records.h) or an
+// Error. All orchestration lives here: passes over the stream, which consumers
+// each pass feeds, thread counts. Nothing is printed.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "migscope/compat.h"
+#include "migscope/error.h"
+#include "migscope/records.h"
+#include "migscope/stream.h"
+
+namespace migscope::ops {
+
+/// Where an operation writes its text: a FILE* (buffered) or a string (appended to).
+struct TextOutput {
+  std::FILE* file = nullptr;
+  std::string* text = nullptr;
+  std::string name = "standard output";  ///< names the output in write errors
+
+  static TextOutput to_file(std::FILE* f, std::string name = "standard output") { return {f, nullptr, std::move(name)}; }
+  static TextOutput to_string(std::string& s) { return {nullptr, &s, "a string"}; }
+};
+
+// ---- info: what the stream holds and where ---------------------------------
+
+struct InfoOptions {
+  std::optional<std::uint64_t> page_size;  ///< override the target page size
+  /// Threads that map the input ahead of the walk (0: the walking thread does it).
+  unsigned helper_threads = 0;
+};
+
+struct InfoReport {
+  WalkSummary summary;          ///< of the whole stream, or of what was read before `damage`
+  std::optional<Error> damage;  ///< where and why the walk stopped early, if it did
+  std::vector<SectionRecord> sections;
+  std::vector<CommandRecord> commands;
+  std::vector<BlockPageStats> block_stats;  ///< indexed like summary.ram_blocks
+};
+
+/// Walk the stream once, recording every section, command and page record.
+/// A damaged stream is not an error here: the report says where it stopped.
+InfoReport info(const Dump& dump, const InfoOptions& options = {});
+
+// ---- state: device state as upstream analyze-migration.py -d state prints it --
+
+struct StateOptions {
+  bool memory = false;      ///< add every RAM page's final content (upstream -m)
+  bool keep_going = false;  ///< on damage, close the JSON with a "migscope error" record
+  std::optional<std::uint64_t> page_size;
+  unsigned helper_threads = 0;
+};
+
+/// Write the state JSON to `out`; returns the walk's summary (its warnings).
+/// On damage the error is returned; with keep_going the JSON written so far
+/// was first completed with a record of the error.
+Result<WalkSummary> state(const Dump& dump, const StateOptions& options, const TextOutput& out);
+
+// ---- desc: the vmdesc as upstream -d desc prints it ---------------------------
+
+/// Write the description JSON to `out` (ErrorCode::unsupported without one).
+Status desc(const Dump& dump, const TextOutput& out);
+
+// ---- hash: XXH3 of every sent page's final content ----------------------------
+
+struct HashOptions {
+  unsigned threads = 1;  ///< output never depends on it
+  /// Bytes of blocks whose whole-block XXH3-128 may be streamed (zeros of
+  /// unsent pages included); beyond it block_xxh128 is null, so declared
+  /// lengths cannot make a small file take hours. Default: 64 GiB + 64 x the input.
+  std::optional<std::uint64_t> whole_hash_budget;
+};
+
+struct HashReport {
+  WalkSummary summary;
+  std::vector<BlockHashSummary> blocks;
+};
+
+/// Write one JSON line per sent page ({"block","offset","xxh3"}, block then
+/// offset order), then one summary line per block, to `out`.
+Result<HashReport> hash(const Dump& dump, const HashOptions& options, const TextOutput& out);
+
+// ---- extract: RAM blocks to sparse files, plus desc.json and state.json -------
+
+struct ExtractOptions {
+  std::string dir = ".";  ///< created if missing; names never escape it
+  bool force = false;     ///< replace existing files
+  unsigned threads = 1;
+  std::optional<std::uint64_t> page_size;
+};
+
+struct ExtractReport {
+  WalkSummary summary;
+  std::vector<ExtractedBlock> blocks;
+  bool wrote_desc = false;  ///< desc.json (only with a description)
+};
+
+/// Write every file under a temporary name and rename them into place only
+/// when everything succeeded (on error nothing that looks complete is left).
+Result<ExtractReport> extract(const Dump& dump, const ExtractOptions& options);
+
+// ---- check: the vmstate static checker ----------------------------------------
+
+/// A document to check: a -dump-vmstate file, a vmdesc JSON file, or a
+/// migration stream (its vmdesc trailer).
+struct VmstateInput {
+  compat::VmstateDump dump;
+  bool from_stream = false;
+};
+
+/// Read and validate `path`, recognising a stream by its first bytes.
+Result<VmstateInput> load_vmstate(const std::string& path);
+/// Read and validate a -dump-vmstate document (nothing else: upstream's checker input).
+Result<compat::VmstateDump> load_vmstate_dump(const std::string& path);
+/// The built-in rename table, or none.
+Result<compat::RenameTable> builtin_renames(bool use_builtin);
+/// Add the renames of `path` to `table`.
+Status load_renames(const std::string& path, compat::RenameTable& table);
+Result<compat::Baseline> load_baseline(const std::string& path);
+
+struct CheckOptions {
+  bool reverse = false;  ///< check migration from dest to src
+};
+
+/// Check migration from `src` to `dest`. ErrorCode::usage when one is a
+/// -dump-vmstate document and the other a stream description.
+Result<compat::CheckReport> check(const VmstateInput& src, const VmstateInput& dest,
+                                  const compat::RenameTable& renames, const CheckOptions& options = {});
+
+}  // namespace migscope::ops

@@ -1,0 +1,100 @@
+// Walking a QEMU migration stream: the walker reads the header, the
+// configuration, every command (recursing into PACKAGED blobs), every section
+// with its footer and the vmdesc trailer, and reports them to a StreamVisitor
+// (migscope/events.h). Section bodies are read by kind: RAM records, device
+// state through the vmdesc, the other iterative formats structurally, and
+// undescribed sections up to their footer.
+//
+// Dump is the usual way in: open a file (or "-"), then walk it or hand it to
+// an operation (migscope/ops.h).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "migscope/bytes.h"
+#include "migscope/error.h"
+#include "migscope/events.h"
+#include "migscope/input.h"
+
+namespace migscope {
+
+/// A parsed vmdesc (the stream's JSON description of its device sections); opaque.
+class Vmdesc;
+
+struct WalkOptions {
+  const Vmdesc* vmdesc = nullptr;          ///< description of device sections, if any (Dump::walk sets it)
+  std::optional<std::uint64_t> page_size;  ///< override the target page size
+  /// The input is a read-only file mapping: pages behind the walk may be
+  /// dropped from the resident set (never set this for memory you own).
+  bool release_behind = false;
+  /// With release_behind: threads that map the input ahead of the walk and
+  /// release it behind (see MappingReleaser); 0 = the walking thread does it.
+  unsigned prefetch_threads = 0;
+};
+
+struct WalkSummary {
+  std::uint64_t stream_offset = 0;
+  std::uint64_t page_size = 0;
+  const char* page_size_source = "";   ///< "vmdesc", "configuration", "option" or "default"
+  std::optional<Configuration> configuration;
+  bool footers = false;                 ///< sections carry footers
+  std::optional<std::uint64_t> eof_offset;
+  std::optional<std::uint64_t> trailer_offset;  ///< the 0x06 byte of the vmdesc trailer
+  std::uint64_t trailer_length = 0;
+  std::uint64_t end_offset = 0;          ///< where the walk stopped
+  std::uint64_t sections = 0;
+  std::uint64_t commands = 0;
+  std::vector<RamBlock> ram_blocks;
+  std::vector<Warning> warnings;
+};
+
+/// Walk the stream that starts at `where.stream_offset` of `file`. On error,
+/// `partial` (if given) receives what was learnt before the damage.
+Result<WalkSummary> walk_stream(Bytes file, const StreamLocation& where, const WalkOptions& options,
+                                StreamVisitor& visitor, WalkSummary* partial = nullptr);
+
+struct OpenStream;
+
+/// An opened input holding a QEMU stream: mapped, located (plain stream or
+/// libvirt save image) and with its description loaded.
+class Dump {
+ public:
+  /// Open `path` ("-" for standard input). If `vmdesc_path` is not empty, the
+  /// description is read from that file (for a stream without a trailer, or
+  /// to replace it). A trailer that does not parse is an error unless an
+  /// external description is given.
+  static Result<Dump> open(const std::string& path, const std::string& vmdesc_path = {});
+
+  Dump(Dump&&) noexcept;
+  Dump& operator=(Dump&&) noexcept;
+  ~Dump();
+
+  const std::string& path() const noexcept;
+  /// The whole input, mapped.
+  Bytes bytes() const noexcept;
+  std::uint64_t size() const noexcept { return bytes().size(); }
+  const StreamLocation& location() const noexcept;
+  /// The description device sections are decoded with, or null.
+  const Vmdesc* vmdesc() const noexcept;
+  /// True when that description came from a file given to open().
+  bool vmdesc_from_file() const noexcept;
+  /// Devices in the description (0 without one).
+  std::size_t device_count() const noexcept;
+
+  /// Walk the stream with this dump's description; on error, `partial` (if
+  /// given) receives what was learnt before the damage.
+  Result<WalkSummary> walk(StreamVisitor& visitor, WalkOptions options = {}, WalkSummary* partial = nullptr) const;
+
+  /// The library's own view of the opened stream (for operations in core).
+  const OpenStream& stream() const noexcept { return *stream_; }
+
+ private:
+  explicit Dump(std::unique_ptr<OpenStream> s);
+  std::unique_ptr<OpenStream> stream_;
+};
+
+}  // namespace migscope
