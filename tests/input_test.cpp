@@ -224,6 +224,74 @@ TEST_F(InputFileTest, MissingFileAndDirectoryAreIoErrors) {
   EXPECT_NE(d.error().detail.find("directory"), std::string::npos);
 }
 
+// A reader handing out a buffer in small, uneven pieces, then failing or ending.
+class PieceReader final : public SequentialReader {
+ public:
+  PieceReader(std::vector<std::byte> data, bool fail_at_end) : data_(std::move(data)), fail_(fail_at_end) {}
+  Result<std::size_t> read(std::span<std::byte> out) override {
+    if (at_ == data_.size()) {
+      if (fail_) return make_error(ErrorCode::io, Error::no_offset, "cannot read piece reader: broken");
+      return std::size_t{0};
+    }
+    const std::size_t n = std::min({out.size(), data_.size() - at_, std::size_t{1} + at_ % 4093});
+    std::memcpy(out.data(), data_.data() + at_, n);
+    at_ += n;
+    return n;
+  }
+  std::string name() const override { return "piece reader"; }
+
+ private:
+  std::vector<std::byte> data_;
+  std::size_t at_ = 0;
+  bool fail_;
+};
+
+TEST_F(InputFileTest, SpoolMapsASequentialSourceAndLeavesNoFile) {
+  StreamBuilder b;
+  b.header().configuration("pc-i440fx-7.2").eof();
+  std::vector<std::byte> data(b.bytes().begin(), b.bytes().end());
+  data.resize(3u << 20, std::byte{0x5a});  // more than one spool buffer
+  const std::string old_tmpdir = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "";
+  ::setenv("TMPDIR", dir_.c_str(), 1);
+  PieceReader reader(data, false);
+  auto in = InputFile::spool(reader);
+  if (old_tmpdir.empty()) ::unsetenv("TMPDIR");
+  else ::setenv("TMPDIR", old_tmpdir.c_str(), 1);
+  ASSERT_TRUE(in.ok()) << in.error().message();
+  EXPECT_EQ(in->path(), "piece reader");
+  ASSERT_EQ(in->size(), data.size());
+  EXPECT_EQ(std::memcmp(in->bytes().data(), data.data(), data.size()), 0);
+  EXPECT_TRUE(std::filesystem::is_empty(dir_)) << "the spool file must be unlinked while mapped";
+}
+
+TEST_F(InputFileTest, SpoolPassesOnTheReadersErrorAndLeavesNoFile) {
+  const std::string old_tmpdir = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "";
+  ::setenv("TMPDIR", dir_.c_str(), 1);
+  PieceReader reader(std::vector<std::byte>(100000, std::byte{1}), true);
+  auto in = InputFile::spool(reader);
+  if (old_tmpdir.empty()) ::unsetenv("TMPDIR");
+  else ::setenv("TMPDIR", old_tmpdir.c_str(), 1);
+  ASSERT_FALSE(in.ok());
+  EXPECT_EQ(in.error().code, ErrorCode::io);
+  EXPECT_NE(in.error().detail.find("broken"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::is_empty(dir_));
+}
+
+TEST_F(InputFileTest, FdReaderReadsAPipe) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const char text[] = "QEVM piped";
+  ASSERT_EQ(::write(fds[1], text, sizeof text), static_cast<ssize_t>(sizeof text));
+  ::close(fds[1]);
+  FdReader reader(fds[0], "the pipe");
+  auto in = InputFile::spool(reader);
+  ::close(fds[0]);
+  ASSERT_TRUE(in.ok()) << in.error().message();
+  ASSERT_EQ(in->size(), sizeof text);
+  EXPECT_EQ(std::memcmp(in->bytes().data(), text, sizeof text), 0);
+  EXPECT_EQ(in->path(), "the pipe");
+}
+
 std::uint64_t resident_bytes(const void* start) { return test::mapping_resident_bytes(start); }
 
 // A 64 MiB file whose every 4 KiB page starts with its own index.

@@ -45,68 +45,74 @@ Error os_error(const std::string& what, const std::string& path) {
   return make_error(ErrorCode::io, Error::no_offset, what + " " + path + ": " + std::strerror(errno));
 }
 
-// Copy standard input into an unlinked file in $TMPDIR; returns its path for mapping.
-Result<int> spool_stdin(std::string* spool_path) {
-  const char* dir = std::getenv("TMPDIR");
-  std::string tmpl = std::string(dir && *dir ? dir : "/tmp") + "/migscope-stdin-XXXXXX";
-  int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) return os_error("cannot create a spool file for standard input in", tmpl);
-  *spool_path = tmpl;
-  static char buf[1 << 20];
-  for (;;) {
-    ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      Error e = os_error("cannot read", "standard input");
-      ::close(fd);
-      ::unlink(tmpl.c_str());
-      return e;
-    }
-    for (ssize_t off = 0; off < n;) {
-      ssize_t w = ::write(fd, buf + off, static_cast<std::size_t>(n - off));
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        Error e = os_error("cannot write spool file", tmpl);
-        ::close(fd);
-        ::unlink(tmpl.c_str());
-        return e;
-      }
-      off += w;
-    }
-  }
-  return fd;
-}
-
 }  // namespace
 
+Result<std::size_t> FdReader::read(std::span<std::byte> out) {
+  for (;;) {
+    const ssize_t n = ::read(fd_, out.data(), out.size());
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EINTR) return os_error("cannot read", name_);
+  }
+}
+
+Result<InputFile> InputFile::spool(SequentialReader& reader) {
+  InputFile in;
+  in.path_ = reader.name();
+  in.impl_ = std::make_unique<Impl>();
+  const char* dir = std::getenv("TMPDIR");
+  std::string tmpl = std::string(dir && *dir ? dir : "/tmp") + "/migscope-spool-XXXXXX";
+  const int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) return os_error("cannot create a spool file for " + in.path_ + " in", tmpl);
+  in.impl_->spool_fd = fd;
+  // Unlinked while mapped: the descriptor and the mapping keep the data alive,
+  // and nothing is left behind whatever happens next.
+  struct Unlink {
+    const std::string& path;
+    ~Unlink() { ::unlink(path.c_str()); }
+  } unlink_at_exit{tmpl};
+  std::vector<std::byte> buf(std::size_t{1} << 20);
+  for (;;) {
+    MIGSCOPE_ASSIGN(std::size_t n, reader.read(buf));
+    if (n == 0) break;
+    for (std::size_t off = 0; off < n;) {
+      const ssize_t w = ::write(fd, buf.data() + off, n - off);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return os_error("cannot write spool file", tmpl);
+      }
+      off += static_cast<std::size_t>(w);
+    }
+  }
+  MIGSCOPE_TRY(in.map(tmpl));
+  return in;
+}
+
 Result<InputFile> InputFile::open(const std::string& path) {
+  if (path == "-") {
+    FdReader stdin_reader(STDIN_FILENO, "-");
+    return spool(stdin_reader);
+  }
   InputFile in;
   in.path_ = path;
   in.impl_ = std::make_unique<Impl>();
-  std::string map_path = path;
-  if (path == "-") {
-    MIGSCOPE_ASSIGN(int fd, spool_stdin(&map_path));
-    in.impl_->spool_fd = fd;
-  }
-  struct stat st {};
-  if (::stat(map_path.c_str(), &st) != 0) return os_error("cannot open", path);
-  if (S_ISDIR(st.st_mode))
-    return make_error(ErrorCode::io, Error::no_offset, "cannot read " + path + ": it is a directory");
-  if (st.st_size == 0) {
-    if (path == "-") ::unlink(map_path.c_str());
-    return in;  // an empty input maps to an empty span; locate_stream names it
-  }
-  try {
-    in.impl_->map.open(map_path);
-  } catch (const std::exception& ex) {
-    if (path == "-") ::unlink(map_path.c_str());
-    return make_error(ErrorCode::io, Error::no_offset, "cannot map " + path + ": " + ex.what());
-  }
-  if (path == "-") ::unlink(map_path.c_str());  // the mapping and fd keep the data alive
-  // The walker reads front to back; tell the kernel to read ahead and drop behind.
-  ::madvise(const_cast<char*>(in.impl_->map.data()), in.impl_->map.size(), MADV_SEQUENTIAL);
+  MIGSCOPE_TRY(in.map(path));
   return in;
+}
+
+Status InputFile::map(const std::string& map_path) {
+  struct stat st {};
+  if (::stat(map_path.c_str(), &st) != 0) return os_error("cannot open", path_);
+  if (S_ISDIR(st.st_mode))
+    return make_error(ErrorCode::io, Error::no_offset, "cannot read " + path_ + ": it is a directory");
+  if (st.st_size == 0) return {};  // an empty input maps to an empty span; locate_stream names it
+  try {
+    impl_->map.open(map_path);
+  } catch (const std::exception& ex) {
+    return make_error(ErrorCode::io, Error::no_offset, "cannot map " + path_ + ": " + ex.what());
+  }
+  // The walker reads front to back; tell the kernel to read ahead and drop behind.
+  ::madvise(const_cast<char*>(impl_->map.data()), impl_->map.size(), MADV_SEQUENTIAL);
+  return {};
 }
 
 void release_mapped_range(Bytes mapping, std::uint64_t from, std::uint64_t to) noexcept {

@@ -21,8 +21,13 @@ Result<std::string> slurp(const std::string& path) {
 }  // namespace
 
 Result<OpenStream> open_stream(const std::string& path, const std::string& vmdesc_path) {
+  MIGSCOPE_ASSIGN(InputFile file, InputFile::open(path));
+  return open_stream(std::move(file), vmdesc_path);
+}
+
+Result<OpenStream> open_stream(InputFile file, const std::string& vmdesc_path) {
   OpenStream s;
-  MIGSCOPE_ASSIGN(s.file, InputFile::open(path));
+  s.file = std::move(file);
   MIGSCOPE_ASSIGN(s.location, locate_stream(s.file.bytes()));
   s.trailer = find_vmdesc_trailer(s.stream_bytes(), s.location.stream_offset);
   if (!vmdesc_path.empty()) {
@@ -48,6 +53,12 @@ Dump::~Dump() = default;
 
 Result<Dump> Dump::open(const std::string& path, const std::string& vmdesc_path) {
   MIGSCOPE_ASSIGN(OpenStream s, open_stream(path, vmdesc_path));
+  return Dump(std::make_unique<OpenStream>(std::move(s)));
+}
+
+Result<Dump> Dump::open(SequentialReader& reader, const std::string& vmdesc_path) {
+  MIGSCOPE_ASSIGN(InputFile file, InputFile::spool(reader));
+  MIGSCOPE_ASSIGN(OpenStream s, open_stream(std::move(file), vmdesc_path));
   return Dump(std::make_unique<OpenStream>(std::move(s)));
 }
 

@@ -28,6 +28,8 @@ struct OpenStream {
 /// description is read from that file (a trailer-less stream, or a replacement).
 /// A trailer that does not parse is an error unless an external vmdesc is given.
 Result<OpenStream> open_stream(const std::string& path, const std::string& vmdesc_path = {});
+/// The same over an input already opened (e.g. spooled from a SequentialReader).
+Result<OpenStream> open_stream(InputFile file, const std::string& vmdesc_path = {});
 
 /// The vmdesc JSON text of a migration stream file (for comparing descriptions).
 Result<std::string> read_vmdesc_json(const std::string& path);

@@ -9,13 +9,39 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
+#include <utility>
 
 #include "migscope/bytes.h"
 #include "migscope/error.h"
 
 namespace migscope {
 
+/// Bytes in order from a source that cannot be mapped: a pipe, a
+/// decompressor, a qcow2 vmstate spread over clusters.
+class SequentialReader {
+ public:
+  virtual ~SequentialReader() = default;
+  /// Read up to `out.size()` bytes; 0 only at the end of the input.
+  virtual Result<std::size_t> read(std::span<std::byte> out) = 0;
+  /// What is read, for messages ("-", "save.img (gzip)").
+  virtual std::string name() const = 0;
+};
+
+/// Reads a file descriptor it does not own.
+class FdReader final : public SequentialReader {
+ public:
+  FdReader(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
+  Result<std::size_t> read(std::span<std::byte> out) override;
+  std::string name() const override { return name_; }
+
+ private:
+  int fd_;
+  std::string name_;
+};
+
+/// A whole input, mapped read-only.
 class InputFile {
  public:
   InputFile();
@@ -23,14 +49,19 @@ class InputFile {
   InputFile(InputFile&&) noexcept;
   InputFile& operator=(InputFile&&) noexcept;
 
-  /// Map `path` read-only; "-" reads standard input into a temporary file first.
+  /// Map `path` read-only; "-" spools standard input first.
   static Result<InputFile> open(const std::string& path);
+  /// Copy a sequential source into an unlinked temporary file in $TMPDIR and
+  /// map that (disk space equal to the input, no memory): for the passes that
+  /// need random access to a source that has none.
+  static Result<InputFile> spool(SequentialReader& reader);
 
   Bytes bytes() const noexcept;
   std::uint64_t size() const noexcept { return bytes().size(); }
   const std::string& path() const noexcept { return path_; }
 
  private:
+  Status map(const std::string& map_path);
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::string path_;

@@ -68,6 +68,9 @@ class Dump {
   /// to replace it). A trailer that does not parse is an error unless an
   /// external description is given.
   static Result<Dump> open(const std::string& path, const std::string& vmdesc_path = {});
+  /// Open a source that cannot be mapped: today it is spooled to an unlinked
+  /// temporary file first (see docs/architecture.md for the streamed path).
+  static Result<Dump> open(SequentialReader& reader, const std::string& vmdesc_path = {});
 
   Dump(Dump&&) noexcept;
   Dump& operator=(Dump&&) noexcept;
