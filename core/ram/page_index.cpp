@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include <zlib.h>
+
 #include "ram/xbzrle.h"
 
 namespace migscope {
@@ -96,28 +98,33 @@ std::uint64_t PageIndex::index_next(const Block& b, std::uint64_t chunk) { retur
 PageResolver::PageResolver(Bytes file, const PageIndex& index)
     : file_(file), index_(index), page_size_(index.page_size()) {}
 
-PageResolver::~PageResolver() {
-  if (zs_ready_) inflateEnd(&zs_);
-}
+struct PageResolver::Inflater {
+  z_stream zs{};
+  ~Inflater() { inflateEnd(&zs); }
+};
+
+PageResolver::~PageResolver() = default;
 
 Status PageResolver::inflate_page(std::uint64_t payload_offset, std::byte* out) {
-  if (!zs_ready_) {
-    if (inflateInit(&zs_) != Z_OK) return make_error(ErrorCode::io, payload_offset, "zlib: inflateInit failed");
-    zs_ready_ = true;
+  if (!inflater_) {
+    auto fresh = std::make_unique<Inflater>();
+    if (inflateInit(&fresh->zs) != Z_OK) return make_error(ErrorCode::io, payload_offset, "zlib: inflateInit failed");
+    inflater_ = std::move(fresh);
   } else {
-    inflateReset(&zs_);
+    inflateReset(&inflater_->zs);
   }
+  z_stream& zs = inflater_->zs;
   // The be32 length sits right before the payload; the walker checked it.
   std::uint32_t len = load_be32(file_.data() + payload_offset - 4);
-  zs_.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(file_.data() + payload_offset));
-  zs_.avail_in = len;
-  zs_.next_out = reinterpret_cast<Bytef*>(out);
-  zs_.avail_out = static_cast<uInt>(page_size_);
-  int rc = inflate(&zs_, Z_FINISH);
-  if (rc != Z_STREAM_END || zs_.total_out != page_size_)
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(file_.data() + payload_offset));
+  zs.avail_in = len;
+  zs.next_out = reinterpret_cast<Bytef*>(out);
+  zs.avail_out = static_cast<uInt>(page_size_);
+  int rc = inflate(&zs, Z_FINISH);
+  if (rc != Z_STREAM_END || zs.total_out != page_size_)
     return make_error(ErrorCode::corrupt, payload_offset,
                       "compressed page does not inflate to exactly one page (zlib: " +
-                          std::string(zs_.msg ? zs_.msg : rc == Z_STREAM_END ? "short output" : "incomplete stream") + ")");
+                          std::string(zs.msg ? zs.msg : rc == Z_STREAM_END ? "short output" : "incomplete stream") + ")");
   return {};
 }
 

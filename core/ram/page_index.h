@@ -12,8 +12,6 @@
 #include <string>
 #include <vector>
 
-#include <zlib.h>
-
 #include "ram/lazy_array.h"
 #include "migscope/events.h"
 #include "wire/cursor.h"
@@ -143,8 +141,8 @@ class PageResolver {
   const PageIndex& index_;
   std::uint64_t page_size_;
   std::vector<std::uint32_t> chain_;  // reused: XBZRLE links to apply, newest first
-  z_stream zs_{};
-  bool zs_ready_ = false;
+  struct Inflater;                    // zlib's stream, made on the first compressed page
+  std::unique_ptr<Inflater> inflater_;
 };
 
 }  // namespace migscope
