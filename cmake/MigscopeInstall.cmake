@@ -2,6 +2,15 @@
 # CMake package (find_package(migscope) -> migscope::migscope) and migscope.pc.
 include(CMakePackageConfigHelpers)
 
+# A shared libmigscope is found by the installed tools from their own place
+# (an RPATH relative to bin/), so any --prefix works without LD_LIBRARY_PATH.
+# The build tree keeps CMake's absolute build RPATH.
+if(BUILD_SHARED_LIBS)
+  file(RELATIVE_PATH _migscope_bin_to_lib ${CMAKE_INSTALL_FULL_BINDIR} ${CMAKE_INSTALL_FULL_LIBDIR})
+  set_target_properties(migscope analyze-migration vmstate-static-checker PROPERTIES
+    INSTALL_RPATH "$ORIGIN/${_migscope_bin_to_lib}")
+endif()
+
 install(TARGETS migscope_lib EXPORT migscopeTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
