@@ -178,6 +178,19 @@ TEST(BatchWorker, InlineErrorIsReturnedByItsOwnHandOver) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().detail, "failed inline");
   EXPECT_EQ(log.snapshot(), iota(6));
+  // As with a thread, the error sticks: nothing after it is processed, and
+  // wait_idle and finish report it.
+  fill(b, 6);
+  auto after = worker.hand_over(b, 30);
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.error().detail, "failed inline");
+  EXPECT_EQ(log.snapshot(), iota(6));
+  Status idle = worker.wait_idle();
+  ASSERT_FALSE(idle.ok());
+  EXPECT_EQ(idle.error().offset, 5u);
+  Status fin = worker.finish();
+  ASSERT_FALSE(fin.ok());
+  EXPECT_EQ(fin.error().detail, "failed inline");
 }
 
 TEST(BatchWorker, DestructionWithoutFinishWaitsForTheWork) {

@@ -805,5 +805,81 @@ TEST(Walker, HtabAndStorageAttributesAreWalkedStructurally) {
   EXPECT_EQ(r.sections[4].body_size, 8u + 8 + 3 + 8 + 8);
 }
 
+TEST(Walker, CommandsArriveWithTheirPayloadDecoded) {
+  StreamBuilder b;
+  b.header().configuration("pc");
+  b.command_raw(2, StreamBuilder().be32(0xabcd));                              // PING
+  b.command_raw(3, StreamBuilder().be64(0x201000).be64(4096));                 // POSTCOPY_ADVISE
+  b.command_raw(10, StreamBuilder().counted("pc.ram"));                        // RECV_BITMAP
+  b.eof();
+  Recorder r;
+  auto s = walk(b, r);
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  ASSERT_EQ(r.commands.size(), 3u);
+  EXPECT_EQ(r.commands[0].value, 0xabcdu);
+  EXPECT_EQ(r.commands[1].advised_page_sizes.value_or(0), 0x201000u);
+  EXPECT_EQ(r.commands[1].advised_target_page_size.value_or(0), 4096u);
+  EXPECT_EQ(r.commands[2].block_name, "pc.ram");
+}
+
+// Records each RamDiscard with a copy of its ranges.
+struct DiscardRecorder : Recorder {
+  struct Seen {
+    std::uint32_t block;
+    std::uint64_t offset;
+    std::vector<RamDiscard::Range> ranges;
+  };
+  std::vector<Seen> discards;
+  Status on_ram_discard(std::span<const RamBlock>, const RamDiscard& d) override {
+    discards.push_back({d.block, d.offset, {d.ranges.begin(), d.ranges.end()}});
+    return {};
+  }
+};
+
+StreamBuilder stream_with_discard(std::string_view block, std::uint64_t start, std::uint64_t length) {
+  StreamBuilder b;
+  b.header().section_start(1, "ram", 0, 4).ram_mem_size({{"pc.rom", 0x4000}, {"pc.ram", 0x10000}}).ram_eos().footer(1);
+  b.section_part(1).ram_page(0, "pc.ram", 1).ram_eos().footer(1);
+  StreamBuilder d;
+  d.u8(0).counted(block).u8(0).be64(start).be64(length).be64(0x8000).be64(0x1000);
+  b.command_raw(6, d);
+  b.section_end(1).ram_eos().footer(1).eof();
+  return b;
+}
+
+TEST(Walker, PostcopyDiscardIsATypedEventCheckedAgainstTheBlockTable) {
+  DiscardRecorder r;
+  StreamBuilder b = stream_with_discard("pc.ram", 0x1000, 0x2000);
+  auto s = walk(b, r);
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  ASSERT_EQ(r.discards.size(), 1u);
+  EXPECT_EQ(r.discards[0].block, 1u);  // pc.ram is the second block
+  ASSERT_EQ(r.discards[0].ranges.size(), 2u);
+  EXPECT_EQ(r.discards[0].ranges[0].start, 0x1000u);
+  EXPECT_EQ(r.discards[0].ranges[0].length, 0x2000u);
+  EXPECT_EQ(r.discards[0].ranges[1].start, 0x8000u);
+  ASSERT_EQ(r.commands.size(), 1u);
+  EXPECT_EQ(r.commands[0].block_name, "pc.ram");
+  EXPECT_EQ(r.discards[0].offset, r.commands[0].offset);
+
+  struct Case {
+    const char* block;
+    std::uint64_t start, length;
+    const char* expect;
+  };
+  for (const Case& c : {Case{"nope", 0, 0x1000, "which MEM_SIZE never announced"},
+                        Case{"pc.ram", 0x1100, 0x1000, "not aligned to the page size 4096"},
+                        Case{"pc.ram", 0x1000, 0x1800, "not aligned"},
+                        Case{"pc.ram", 0xf000, 0x2000, "range outside block 'pc.ram'"}}) {
+    DiscardRecorder bad;
+    StreamBuilder sb = stream_with_discard(c.block, c.start, c.length);
+    auto st = walk(sb, bad);
+    ASSERT_FALSE(st.ok()) << c.expect;
+    EXPECT_EQ(st.error().code, ErrorCode::corrupt);
+    EXPECT_TRUE(contains(st.error().detail, c.expect)) << st.error().detail;
+    EXPECT_TRUE(bad.discards.empty());
+  }
+}
+
 }  // namespace
 }  // namespace migscope

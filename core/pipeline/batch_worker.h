@@ -27,12 +27,15 @@ class BatchWorker {
   BatchWorker& operator=(const BatchWorker&) = delete;
 
   /// Give `filling` (which reads the input up to file offset `end`) to the
-  /// worker and get back an emptied batch to fill next. Returns the offset up
+  /// worker and get back the batch it processed before (the caller clears it)
+  /// to fill next. Returns the offset up
   /// to which the input is no longer needed (the end of the batch processed
   /// before), or the first processing error.
   Result<std::uint64_t> hand_over(Batch& filling, std::uint64_t end) {
     if (!threaded_) {
-      MIGSCOPE_TRY(process_(filling));
+      // As with a thread: the first error sticks, and nothing after it is processed.
+      if (status_.ok()) status_ = process_(filling);
+      if (!status_.ok()) return status_.error();
       return end;
     }
     std::uint64_t done;
@@ -51,7 +54,7 @@ class BatchWorker {
 
   /// Wait until the worker has processed everything handed over.
   Status wait_idle() {
-    if (!threaded_) return {};
+    if (!threaded_) return status_;
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return !busy_; });
     return status_;

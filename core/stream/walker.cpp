@@ -50,6 +50,12 @@ std::string hex(std::uint64_t v) {
   return buf;
 }
 
+std::string hex_digits(std::uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
 std::string quoted(std::string_view s) {
   std::string q;
   q.reserve(s.size() + 2);
@@ -317,6 +323,12 @@ class Walker {
     discard_ranges_.clear();
     for (std::size_t i = 3 + n; i + 16 <= p.size(); i += 16) {
       RamDiscard::Range r{load_be64(p.data() + i), load_be64(p.data() + i + 8)};
+      // QEMU discards whole pages only (ram_block_discard_range refuses the rest).
+      const std::uint64_t ps = ram_.options().page_size;
+      if (r.start % ps != 0 || r.length % ps != 0)
+        return make_error(ErrorCode::corrupt, at,
+                          "POSTCOPY_RAM_DISCARD range 0x" + hex_digits(r.start) + "+0x" + hex_digits(r.length) + " of block '" +
+                              std::string(cmd.block_name) + "' is not aligned to the page size " + std::to_string(ps));
       if (r.start > length || r.length > length - r.start)
         return make_error(ErrorCode::corrupt, at,
                           "POSTCOPY_RAM_DISCARD range outside block '" + std::string(cmd.block_name) + "'");
