@@ -1,7 +1,7 @@
 // vmstate-static-checker: drop-in for QEMU's scripts/vmstate-static-checker.py
 // (QEMU 10.2, blob 89b100e6cc). Same flags, same stdout byte for byte, same
 // exit status: the number of problems found, saturated at 255, with upstream's
-// counting quirks (see core/compat/checker.h). Command-line errors mimic
+// counting quirks (see include/migscope/compat.h). Command-line errors mimic
 // argparse (usage line + "error: ..." on stderr, exit 2).
 //
 // Where upstream dies with a Python traceback (unreadable file, malformed

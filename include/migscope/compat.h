@@ -219,7 +219,9 @@ struct CheckReport {
   int upstream_exit_status() const;
 };
 
-/// Check migration from `src` to `dest` (swap the arguments for --reverse).
+/// Check migration from `src` to `dest` (swap the arguments to check the
+/// reverse direction). Stream descriptions of different page sizes get a
+/// page_size_mismatch finding first.
 CheckReport check_vmstate(const VmstateDump& src, const VmstateDump& dest, const RenameTable& renames);
 
 /// Compare two vmdesc trailers (the JSON texts), e.g. of an old and a new
@@ -231,7 +233,7 @@ Result<CheckReport> compare_vmdesc(std::string_view src_json, std::string_view d
 std::string finding_id(const Finding& f);
 
 // ---- report
-// Reports over a CheckReport: severities against --fail-on, baselines of known
+// Reports over a CheckReport: severities against a failure threshold, baselines of known
 // findings (by stable id), a one-line summary, and text / JSON / JUnit XML
 // renderings. Everything returns strings; printing is the tools' business.
 
