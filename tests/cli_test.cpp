@@ -243,12 +243,19 @@ TEST_F(Cli, LibvirtSaveImageIsReadThrough) {
   CommandRun info = run("info --json " + quote(image));
   EXPECT_EQ(info.status, 0) << info.err;
   EXPECT_NE(info.out.find("\"stream_offset\": " + std::to_string(92 + xml.size())), std::string::npos);
-  // A compressed image is named, with exit 4.
+  // A gzip image (compressed by the real gzip) reads as the stream inside it.
   std::uint32_t gz[5] = {2, static_cast<std::uint32_t>(xml.size()), 0, 1, 0};
   std::memcpy(header.data() + 16, gz, sizeof gz);
-  std::string compressed = write("guest-gz.save", header + xml + "\x1f\x8b garbage");
+  const std::string payload = write("stream.gz", "");
+  ASSERT_EQ(std::system(("gzip -c " + quote(p) + " > " + quote(payload)).c_str()), 0);
+  std::string gzipped = write("guest-gz.save", header + xml + read_file(payload));
+  CommandRun g = run("state " + quote(gzipped));
+  EXPECT_EQ(g.status, 0) << g.err;
+  EXPECT_TRUE(g.out == direct.out);
+  // Damaged compressed data is corrupt input, naming the compression.
+  std::string compressed = write("guest-bad.save", header + xml + "\x1f\x8b garbage");
   CommandRun c = run("state " + quote(compressed));
-  EXPECT_EQ(c.status, 4) << c.err;
+  EXPECT_EQ(c.status, 5) << c.err;
   EXPECT_NE(c.err.find("gzip"), std::string::npos) << c.err;
   std::memcpy(header.data(), "LibvirtQemudPart", 16);
   std::string partial = write("guest-part.save", header + xml);

@@ -129,28 +129,53 @@ TEST(LocateStream, LibvirtRawImageWithoutQevmAfterXml) {
   EXPECT_EQ(r.error().offset, 96u);
 }
 
-TEST(LocateStream, LibvirtCompressedIsUnsupportedWithAHint) {
+TEST(LocateStream, LibvirtCompressedPayloadIsLocated) {
   std::vector<std::byte> file = libvirt_image("LibvirtQemudSave", 2, 100, 3);
+  file.insert(file.end(), 100, std::byte{0});  // the domain XML and padding
+  for (unsigned char c : {0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00}) file.push_back(static_cast<std::byte>(c));
   file.insert(file.end(), 200, std::byte{0});
   auto r = locate_stream(file);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, ErrorCode::unsupported);
-  EXPECT_NE(r.error().detail.find("xz"), std::string::npos) << r.error().detail;
-  // tail -c +N is 1-based: the stream starts at 92 + 100.
-  EXPECT_NE(r.error().detail.find("tail -c +193"), std::string::npos) << r.error().detail;
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->format, InputFormat::libvirt_save);
+  EXPECT_EQ(r->compression, Compression::xz);
+  EXPECT_EQ(r->payload_offset, 192u);  // 92 + data_len
+  ASSERT_TRUE(r->libvirt.has_value());
+  EXPECT_EQ(r->libvirt->format, 3u);
+  EXPECT_EQ(r->libvirt->data_len, 100u);
 }
-
-// libvirt's virQEMUSaveHeader: magic[16], version@16, data_len@20,
-// was_running@24, format@28, cookieOffset@32, unused[14]. The error for a
-// compressed image should point at the format field.
-TEST(LocateStream, LibvirtCompressedErrorOffsetIsTheFormatField) {
+TEST(LocateStream, LibvirtPayloadThatIsNotWhatTheHeaderSaysIsCorrupt) {
   std::vector<std::byte> file = libvirt_image("LibvirtQemudSave", 2, 0, 1);
+  file.insert(file.end(), 16, std::byte{0x42});
   auto r = locate_stream(file);
   ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::corrupt);
   EXPECT_NE(r.error().detail.find("gzip"), std::string::npos) << r.error().detail;
-  EXPECT_EQ(r.error().offset, 28u);
+  EXPECT_EQ(r.error().offset, 92u);  // where the stream should start
+  std::vector<std::byte> unknown = libvirt_image("LibvirtQemudSave", 2, 0, 9);
+  auto u = locate_stream(unknown);
+  ASSERT_FALSE(u.ok());
+  EXPECT_EQ(u.error().code, ErrorCode::unsupported);
+  EXPECT_EQ(u.error().offset, 28u);  // the format field
 }
-
+TEST(LocateStream, BareCompressedFilesAreRecognisedByMagic) {
+  struct Case {
+    std::vector<unsigned char> head;
+    Compression c;
+  };
+  for (const Case& k : {Case{{0x1f, 0x8b, 8}, Compression::gzip}, Case{{0x42, 0x5a, 0x68, 0x39}, Compression::bzip2},
+                        Case{{0xfd, 0x37, 0x7a, 0x58, 0x5a, 0}, Compression::xz}, Case{{0x28, 0xb5, 0x2f, 0xfd}, Compression::zstd},
+                        Case{{0x5e, 0x2a, 0x4d, 0x18}, Compression::zstd},
+                        Case{{0x89, 0x4c, 0x5a, 0x4f, 0, 0x0d, 0x0a, 0x1a, 0x0a}, Compression::lzop}}) {
+    std::vector<std::byte> file;
+    for (unsigned char c : k.head) file.push_back(static_cast<std::byte>(c));
+    file.resize(64);
+    auto r = locate_stream(file);
+    ASSERT_TRUE(r.ok()) << compression_name(k.c);
+    EXPECT_EQ(r->compression, k.c);
+    EXPECT_EQ(r->payload_offset, 0u);
+    EXPECT_FALSE(r->libvirt.has_value());
+  }
+}
 TEST(LocateStream, LibvirtUnknownVersionAndShortHeader) {
   auto v3 = locate_stream(libvirt_image("LibvirtQemudSave", 3, 0, 0));
   ASSERT_FALSE(v3.ok());

@@ -36,10 +36,100 @@ std::string uuid_text(Bytes u) {
 
 const char* format_name(InputFormat f) { return f == InputFormat::libvirt_save ? "libvirt-save" : "qemu"; }
 
+std::string size_text(std::uint64_t kib) {
+  char buf[48];
+  if (kib % (1024 * 1024) == 0) std::snprintf(buf, sizeof buf, "%llu GiB", static_cast<unsigned long long>(kib >> 20));
+  else if (kib % 1024 == 0) std::snprintf(buf, sizeof buf, "%llu MiB", static_cast<unsigned long long>(kib >> 10));
+  else std::snprintf(buf, sizeof buf, "%llu KiB", static_cast<unsigned long long>(kib));
+  return buf;
+}
+
+// The container lines of a libvirt save image (nothing for a bare stream).
+void print_container_text(const Dump& s) {
+  const LibvirtHeader* h = s.libvirt();
+  if (!h) return;
+  std::printf("libvirt:       save image v%u (%s-endian), format %s, data_len %u, %s\n", h->version,
+              h->big_endian ? "big" : "little", libvirt_format_name(h->format).c_str(), h->data_len,
+              h->was_running ? "was running" : "was paused");
+  auto d = summarize_domain_xml(h->xml);
+  if (!d.ok()) {
+    std::printf("domain:        (the domain XML does not parse: %s)\n", d.error().message().c_str());
+    return;
+  }
+  std::printf("domain:        '%s' uuid %s, %s, %u vCPU%s, machine %s (%s), type %s\n", printable(d->name).c_str(),
+              printable(d->uuid).c_str(), size_text(d->memory_kib).c_str(), d->vcpus, d->vcpus == 1 ? "" : "s",
+              printable(d->machine).c_str(), printable(d->arch).c_str(), printable(d->type).c_str());
+  if (!d->emulator.empty()) std::printf("emulator:      %s\n", printable(d->emulator).c_str());
+  for (const DomainDisk& k : d->disks)
+    std::printf("disk:          %s (%s, %s%s%s) %s\n", printable(k.target).c_str(), printable(k.device).c_str(),
+                printable(k.type).c_str(), k.format.empty() ? "" : ", ", printable(k.format).c_str(),
+                printable(k.source).c_str());
+}
+
+void write_container_json(json::PyWriter& w, const Dump& s) {
+  const StreamLocation& loc = s.location();
+  w.key("compression"); w.string(compression_name(loc.compression));
+  if (loc.compression != Compression::none) {
+    w.key("payload_offset"); w.uint64(loc.payload_offset);
+    w.key("stream_size"); w.uint64(s.size());
+  }
+  w.key("libvirt");
+  const LibvirtHeader* h = s.libvirt();
+  if (!h) {
+    w.null();
+    return;
+  }
+  w.start_object();
+  w.key("complete"); w.boolean(h->complete);
+  w.key("version"); w.uint64(h->version);
+  w.key("byte_order"); w.string(h->big_endian ? "big" : "little");
+  w.key("format"); w.uint64(h->format);
+  w.key("format_name"); w.string(libvirt_format_name(h->format));
+  w.key("data_len"); w.uint64(h->data_len);
+  w.key("was_running"); w.uint64(h->was_running);
+  w.key("cookie_offset"); w.uint64(h->cookie_offset);
+  w.key("domain");
+  auto d = summarize_domain_xml(h->xml);
+  if (!d.ok()) {
+    w.null();
+    w.key("domain_error"); w.string(d.error().message());
+  } else {
+    w.start_object();
+    w.key("name"); w.string(d->name);
+    w.key("uuid"); w.string(d->uuid);
+    w.key("type"); w.string(d->type);
+    w.key("arch"); w.string(d->arch);
+    w.key("machine"); w.string(d->machine);
+    w.key("emulator"); w.string(d->emulator);
+    w.key("memory_kib"); w.uint64(d->memory_kib);
+    w.key("vcpus"); w.uint64(d->vcpus);
+    w.key("disks"); w.start_array();
+    for (const DomainDisk& k : d->disks) {
+      w.start_object();
+      w.key("device"); w.string(k.device);
+      w.key("type"); w.string(k.type);
+      w.key("source"); w.string(k.source);
+      w.key("target"); w.string(k.target);
+      w.key("format"); w.string(k.format);
+      w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+  }
+  w.end_object();
+}
+
 void print_text(const std::string& path, const Dump& s, const WalkSummary& sum, const ops::InfoReport& info,
                 const Error* damage) {
-  std::printf("file:          %s (%llu bytes)\n", path.c_str(), static_cast<unsigned long long>(s.size()));
-  std::printf("format:        %s stream v3 at offset %s\n", format_name(s.location().format), hex(s.location().stream_offset).c_str());
+  std::printf("file:          %s (%llu bytes)\n", path.c_str(), static_cast<unsigned long long>(s.input_size()));
+  if (s.location().compression == Compression::none)
+    std::printf("format:        %s stream v3 at offset %s\n", format_name(s.location().format), hex(s.location().stream_offset).c_str());
+  else
+    std::printf("format:        %s, %.*s-compressed from offset %s: stream v3 of %llu bytes (offsets below are in it)\n",
+                format_name(s.location().format), static_cast<int>(compression_name(s.location().compression).size()),
+                compression_name(s.location().compression).data(), hex(s.location().payload_offset).c_str(),
+                static_cast<unsigned long long>(s.size()));
+  print_container_text(s);
   if (sum.configuration) {
     const auto& c = *sum.configuration;
     std::printf("machine:       %s\n", printable(c.machine).c_str());
@@ -105,9 +195,10 @@ void print_json(const std::string& path, const Dump& s, const WalkSummary& sum, 
   json::PyWriter w(out);
   w.start_object();
   w.key("file"); w.string(path);
-  w.key("size"); w.uint64(s.size());
+  w.key("size"); w.uint64(s.input_size());
   w.key("format"); w.string(format_name(s.location().format));
   w.key("stream_offset"); w.uint64(s.location().stream_offset);
+  write_container_json(w, s);
   w.key("configuration");
   if (sum.configuration) {
     const auto& c = *sum.configuration;
@@ -204,15 +295,23 @@ void print_json(const std::string& path, const Dump& s, const WalkSummary& sum, 
 int cmd_info(int argc, char** argv) {
   const std::string prog = "migscope info";
   std::string file, vmdesc_file;
-  bool as_json = false, keep_going = false;
+  bool as_json = false, keep_going = false, domain_xml = false;
   po::options_description opts("usage: migscope info FILE [options]\n\nFormat, machine, capabilities, every section with "
                                "offset and size, RAM blocks with page records by kind.\n\noptions");
   opts.add_options()("help,h", "show this help")("json", po::bool_switch(&as_json), "print JSON instead of text")
       ("vmdesc", po::value(&vmdesc_file), "read the device description from this JSON file")
-      ("keep-going", po::bool_switch(&keep_going), "on damaged input, report what was read before the damage");
+      ("keep-going", po::bool_switch(&keep_going), "on damaged input, report what was read before the damage")
+      ("domain-xml", po::bool_switch(&domain_xml), "print the domain XML of a libvirt save image, as saved, and nothing else");
   if (auto done = parse_command_line(argc, argv, prog, opts, file)) return *done;
   auto dump = Dump::open(file, vmdesc_file);
   if (!dump.ok()) return report_error(prog, file, dump.error());
+  if (domain_xml) {
+    const LibvirtHeader* h = dump->libvirt();
+    if (!h) return report_error(prog, file, make_error(ErrorCode::usage, Error::no_offset, "not a libvirt save image: it has no domain XML"));
+    std::fwrite(h->xml.data(), 1, h->xml.size(), stdout);
+    if (h->xml.empty() || h->xml.back() != '\n') std::fputc('\n', stdout);
+    return std::fflush(stdout) == 0 && !std::ferror(stdout) ? exit_ok : exit_io;
+  }
   ops::InfoOptions options;
   options.helper_threads = all_cores();  // mapping work off the walk
   ops::InfoReport info = ops::info(*dump, options);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <atomic>
 #include <chrono>
 #include <system_error>
@@ -55,7 +56,7 @@ Result<std::size_t> FdReader::read(std::span<std::byte> out) {
   }
 }
 
-Result<InputFile> InputFile::spool(SequentialReader& reader) {
+Result<InputFile> InputFile::spool(SequentialReader& reader, std::uint64_t max_bytes) {
   InputFile in;
   in.path_ = reader.name();
   in.impl_ = std::make_unique<Impl>();
@@ -71,9 +72,15 @@ Result<InputFile> InputFile::spool(SequentialReader& reader) {
     ~Unlink() { ::unlink(path.c_str()); }
   } unlink_at_exit{tmpl};
   std::vector<std::byte> buf(std::size_t{1} << 20);
+  std::uint64_t total = 0;
   for (;;) {
     MIGSCOPE_ASSIGN(std::size_t n, reader.read(buf));
     if (n == 0) break;
+    total += n;
+    if (total > max_bytes)
+      return make_error(ErrorCode::unsupported, max_bytes,
+                        in.path_ + " holds more than " + std::to_string(max_bytes) +
+                            " bytes of stream, more than its size allows (a decompression bomb?)");
     for (std::size_t off = 0; off < n;) {
       const ssize_t w = ::write(fd, buf.data() + off, n - off);
       if (w < 0) {
@@ -249,7 +256,56 @@ Result<StreamLocation> check_qevm(Bytes file, std::uint64_t at, InputFormat form
     return make_error(ErrorCode::unsupported, at + 4, "stream version 2 (SaveVM v2 format is obsolete; QEMU itself no longer loads it)");
   if (version != 3)
     return make_error(ErrorCode::not_a_stream, at + 4, "unknown stream version " + std::to_string(version) + " (expected 3)");
-  return StreamLocation{format, at};
+  StreamLocation loc;
+  loc.format = format;
+  loc.stream_offset = at;
+  return loc;
+}
+
+// libvirt's format codes that are a compressor's output (qemu_saveimage.h).
+Compression compression_of_format(std::uint32_t format) {
+  switch (format) {
+    case 1: return Compression::gzip;
+    case 2: return Compression::bzip2;
+    case 3: return Compression::xz;
+    case 4: return Compression::lzop;
+    case 5: return Compression::zstd;
+    default: return Compression::none;
+  }
+}
+
+Result<LibvirtHeader> read_libvirt_header(Bytes file) {
+  LibvirtHeader h;
+  h.complete = std::memcmp(file.data(), kLibvirtSave, 16) == 0;
+  if (file.size() < kLibvirtHeaderSize)
+    return make_error(ErrorCode::truncated, 0, "input ends inside the libvirt save image header (92 bytes)");
+  // The header is written in host byte order; version 2 tells which.
+  std::uint32_t fields[5];
+  std::memcpy(fields, file.data() + 16, sizeof fields);
+  const bool swap = fields[0] != 2 && __builtin_bswap32(fields[0]) == 2;
+  if (swap)
+    for (auto& f : fields) f = __builtin_bswap32(f);
+  h.big_endian = swap == (std::endian::native == std::endian::little);
+  h.version = fields[0];
+  h.data_len = fields[1];
+  h.was_running = fields[2];
+  h.format = fields[3];
+  h.cookie_offset = fields[4];
+  if (h.version != 2)
+    return make_error(ErrorCode::unsupported, 16, "libvirt save image version " + std::to_string(h.version) + " (expected 2)");
+  const std::uint64_t data_end = kLibvirtHeaderSize + std::uint64_t{h.data_len};
+  if (data_end > file.size())
+    return make_error(ErrorCode::truncated, 20,
+                      "libvirt save image data_len " + std::to_string(h.data_len) + " runs past the end of the input (" +
+                          std::to_string(file.size()) + " bytes)");
+  std::string_view data = as_chars(file.subspan(kLibvirtHeaderSize, h.data_len));
+  const std::size_t xml_end = std::min(data.find('\0'), data.size());
+  h.xml = data.substr(0, xml_end);
+  if (h.cookie_offset > 0 && h.cookie_offset < data.size()) {
+    std::string_view cookie = data.substr(h.cookie_offset);
+    h.cookie = cookie.substr(0, std::min(cookie.find('\0'), cookie.size()));
+  }
+  return h;
 }
 
 }  // namespace
@@ -264,6 +320,39 @@ bool file_starts_like_stream(const std::string& path) {
   return n >= 16 && std::memcmp(head, kLibvirtSave, 16) == 0;
 }
 
+std::string_view compression_name(Compression c) noexcept {
+  switch (c) {
+    case Compression::none: return "none";
+    case Compression::gzip: return "gzip";
+    case Compression::bzip2: return "bzip2";
+    case Compression::xz: return "xz";
+    case Compression::lzop: return "lzop";
+    case Compression::zstd: return "zstd";
+  }
+  return "unknown";
+}
+
+std::string libvirt_format_name(std::uint32_t format) {
+  static constexpr const char* kFormats[] = {"raw", "gzip", "bzip2", "xz", "lzop", "zstd", "sparse"};
+  return format < std::size(kFormats) ? kFormats[format] : "format " + std::to_string(format);
+}
+
+Compression sniff_compression(Bytes head) noexcept {
+  auto starts_with = [&](std::string_view magic) {
+    return head.size() >= magic.size() && std::memcmp(head.data(), magic.data(), magic.size()) == 0;
+  };
+  if (starts_with("\x1f\x8b")) return Compression::gzip;
+  if (starts_with("BZh")) return Compression::bzip2;
+  if (starts_with(std::string_view("\xfd" "7zXZ\0", 6))) return Compression::xz;
+  if (starts_with("\x28\xb5\x2f\xfd")) return Compression::zstd;
+  // A zstd file may start with a skippable frame (magic 0x184D2A50..5F, little-endian).
+  if (head.size() >= 4 && (static_cast<std::uint8_t>(head[0]) & 0xf0) == 0x50 && static_cast<std::uint8_t>(head[1]) == 0x2a &&
+      static_cast<std::uint8_t>(head[2]) == 0x4d && static_cast<std::uint8_t>(head[3]) == 0x18)
+    return Compression::zstd;
+  if (starts_with(std::string_view("\x89LZO\0\r\n\x1a\n", 9))) return Compression::lzop;
+  return Compression::none;
+}
+
 Result<StreamLocation> locate_stream(Bytes file) {
   if (file.empty()) return make_error(ErrorCode::not_a_stream, 0, "empty file");
   auto starts_with = [&](std::string_view magic) {
@@ -276,27 +365,38 @@ Result<StreamLocation> locate_stream(Bytes file) {
     return make_error(ErrorCode::not_a_stream, 0,
                       "incomplete libvirt save image (magic 'LibvirtQemudPart': the save never finished)");
   if (starts_with(kLibvirtSave)) {
-    if (file.size() < kLibvirtHeaderSize)
-      return make_error(ErrorCode::truncated, 0, "input ends inside the libvirt save image header (92 bytes)");
-    // The header is written in host byte order; version 2 tells which.
-    std::uint32_t fields[5];
-    std::memcpy(fields, file.data() + 16, sizeof fields);
-    if (fields[0] != 2) {
-      for (auto& f : fields) f = __builtin_bswap32(f);
+    MIGSCOPE_ASSIGN(LibvirtHeader h, read_libvirt_header(file));
+    const std::uint64_t payload = kLibvirtHeaderSize + std::uint64_t{h.data_len};
+    if (h.format == 0 || h.format == 6) {
+      // Raw, or sparse: QEMU wrote the stream into the file itself (mapped-ram
+      // offsets are then absolute file offsets, as the walker reads them).
+      MIGSCOPE_ASSIGN(StreamLocation loc, check_qevm(file, payload, InputFormat::libvirt_save));
+      loc.libvirt = h;
+      return loc;
     }
-    if (fields[0] != 2)
-      return make_error(ErrorCode::unsupported, 16, "libvirt save image version " + std::to_string(fields[0]) + " (expected 2)");
-    std::uint32_t data_len = fields[1];
-    std::uint32_t format = fields[3];
-    static constexpr const char* kFormats[] = {"raw", "gzip", "bzip2", "xz", "lzop", "zstd", "sparse"};
-    if (format != 0) {
-      std::string name = format < std::size(kFormats) ? kFormats[format] : "format " + std::to_string(format);
+    const Compression c = compression_of_format(h.format);
+    if (c == Compression::none)
       return make_error(ErrorCode::unsupported, 28,  // the format field
-                        "libvirt save image compressed with " + name +
-                            ": decompress it first (e.g. tail -c +" + std::to_string(kLibvirtHeaderSize + data_len + 1) +
-                            " FILE | " + name + " -d > stream.mig)");
-    }
-    return check_qevm(file, kLibvirtHeaderSize + static_cast<std::uint64_t>(data_len), InputFormat::libvirt_save);
+                        "libvirt save image of unknown " + libvirt_format_name(h.format) +
+                            " (known: 0 raw, 1 gzip, 2 bzip2, 3 xz, 4 lzop, 5 zstd, 6 sparse)");
+    const Compression found = sniff_compression(file.subspan(static_cast<std::size_t>(payload)));
+    if (found != c)
+      return make_error(ErrorCode::corrupt, payload,
+                        "libvirt save image says its stream is " + std::string(compression_name(c)) +
+                            "-compressed, but the data at the stream's start is not (" +
+                            (found == Compression::none ? std::string("no known compression magic")
+                                                        : std::string(compression_name(found)) + " magic") + ")");
+    StreamLocation loc;
+    loc.format = InputFormat::libvirt_save;
+    loc.compression = c;
+    loc.payload_offset = payload;
+    loc.libvirt = h;
+    return loc;
+  }
+  if (const Compression c = sniff_compression(file); c != Compression::none) {
+    StreamLocation loc;
+    loc.compression = c;
+    return loc;
   }
   return check_qevm(file, 0, InputFormat::qemu_stream);
 }

@@ -1,5 +1,9 @@
 #include "stream/open.h"
 
+#include <algorithm>
+
+#include "input/decompress.h"
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -18,6 +22,34 @@ Result<std::string> slurp(const std::string& path) {
   return s.str();
 }
 
+// A compressed stream (a libvirt save of format 1-5, a compressed dump):
+// decompressed into an unlinked temporary file, which is then walked; the
+// input stays mapped for its header and domain XML.
+Status decompress(OpenStream& s) {
+  s.container = std::move(s.file);
+  const Bytes payload = s.container.bytes().subspan(s.location.payload_offset);
+  const std::string name = s.container.path();
+  MIGSCOPE_ASSIGN(std::unique_ptr<SequentialReader> reader,
+                  make_decompressor(payload, s.location.compression, name, s.location.payload_offset));
+  // A migration stream compresses well (zero-page records), but not without bound.
+  const std::uint64_t limit = std::max<std::uint64_t>(std::uint64_t{1} << 30, payload.size() * std::uint64_t{1024});
+  auto spooled = InputFile::spool(*reader, limit);
+  if (!spooled.ok()) return std::move(spooled).error();
+  s.file = std::move(spooled).value();
+  auto inner = locate_stream(s.file.bytes());
+  if (!inner.ok()) {
+    Error e = std::move(inner).error();
+    e.detail = "the decompressed " + std::string(compression_name(s.location.compression)) + " data: " + e.detail;
+    return e;
+  }
+  if (inner->format != InputFormat::qemu_stream || inner->compression != Compression::none)
+    return make_error(ErrorCode::not_a_stream, s.location.payload_offset,
+                      "the decompressed " + std::string(compression_name(s.location.compression)) +
+                          " data is not a QEMU stream but another wrapper");
+  s.location.stream_offset = inner->stream_offset;
+  return {};
+}
+
 }  // namespace
 
 Result<OpenStream> open_stream(const std::string& path, const std::string& vmdesc_path) {
@@ -25,11 +57,18 @@ Result<OpenStream> open_stream(const std::string& path, const std::string& vmdes
   return open_stream(std::move(file), vmdesc_path);
 }
 
-Result<OpenStream> open_stream(InputFile file, const std::string& vmdesc_path) {
+// Locate the stream (decompressing it if need be) and its trailer.
+Result<OpenStream> open_input(InputFile file) {
   OpenStream s;
   s.file = std::move(file);
   MIGSCOPE_ASSIGN(s.location, locate_stream(s.file.bytes()));
+  if (s.location.compression != Compression::none) MIGSCOPE_TRY(decompress(s));
   s.trailer = find_vmdesc_trailer(s.stream_bytes(), s.location.stream_offset);
+  return s;
+}
+
+Result<OpenStream> open_stream(InputFile file, const std::string& vmdesc_path) {
+  MIGSCOPE_ASSIGN(OpenStream s, open_input(std::move(file)));
   if (!vmdesc_path.empty()) {
     MIGSCOPE_ASSIGN(s.external_vmdesc, slurp(vmdesc_path));
     auto parsed = Vmdesc::parse(s.external_vmdesc, Error::no_offset);
@@ -66,22 +105,25 @@ const std::string& Dump::path() const noexcept { return stream_->file.path(); }
 Bytes Dump::bytes() const noexcept { return stream_->bytes(); }
 const StreamLocation& Dump::location() const noexcept { return stream_->location; }
 const Vmdesc* Dump::vmdesc() const noexcept { return stream_->vmdesc ? &*stream_->vmdesc : nullptr; }
+std::uint64_t Dump::input_size() const noexcept { return stream_->input().size(); }
+const LibvirtHeader* Dump::libvirt() const noexcept {
+  return stream_->location.libvirt ? &*stream_->location.libvirt : nullptr;
+}
 bool Dump::vmdesc_from_file() const noexcept { return !stream_->external_vmdesc.empty(); }
 std::size_t Dump::device_count() const noexcept { return stream_->vmdesc ? stream_->vmdesc->device_count() : 0; }
 
 Result<WalkSummary> Dump::walk(StreamVisitor& visitor, WalkOptions options, WalkSummary* partial) const {
   options.vmdesc = vmdesc();
-  return walk_stream(bytes(), location(), options, visitor, partial);
+  return walk_stream(bytes(), stream_->walk_location(), options, visitor, partial);
 }
 
 Result<std::string> read_vmdesc_json(const std::string& path) {
   MIGSCOPE_ASSIGN(InputFile file, InputFile::open(path));
-  MIGSCOPE_ASSIGN(StreamLocation loc, locate_stream(file.bytes()));
-  auto trailer = find_vmdesc_trailer(file.bytes().subspan(loc.stream_offset), loc.stream_offset);
-  if (!trailer)
+  MIGSCOPE_ASSIGN(OpenStream s, open_input(std::move(file)));
+  if (!s.trailer)
     return make_error(ErrorCode::unsupported, Error::no_offset,
                       "no VMDESCRIPTION trailer (postcopy, suppress-vmdesc or a truncated stream)");
-  return std::string(trailer->json);
+  return std::string(s.trailer->json);
 }
 
 }  // namespace migscope

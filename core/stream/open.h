@@ -14,14 +14,24 @@
 namespace migscope {
 
 struct OpenStream {
-  InputFile file;
+  InputFile file;       ///< the bytes walked: the input, or its decompressed stream
+  InputFile container;  ///< the input as given, when `file` was decompressed out of it
   StreamLocation location;
   std::optional<VmdescTrailer> trailer;  ///< the stream's own trailer, if found
   std::string external_vmdesc;           ///< text of --vmdesc FILE, if given
   std::optional<Vmdesc> vmdesc;          ///< parsed description (external wins over the trailer)
 
   Bytes bytes() const noexcept { return file.bytes(); }
+  /// The input as given (the container of a compressed stream, else the file).
+  const InputFile& input() const noexcept { return location.compression == Compression::none ? file : container; }
   Bytes stream_bytes() const noexcept { return file.bytes().subspan(location.stream_offset); }
+  /// Where the stream is in `file`, the bytes walked (decompressed already).
+  StreamLocation walk_location() const {
+    StreamLocation w = location;
+    w.compression = Compression::none;
+    w.payload_offset = 0;
+    return w;
+  }
 };
 
 /// Open `path` ("-" for standard input). If `vmdesc_path` is not empty, the

@@ -576,6 +576,10 @@ class Walker {
 
 Result<WalkSummary> walk_stream(Bytes file, const StreamLocation& where, const WalkOptions& options,
                                 StreamVisitor& visitor, WalkSummary* partial) {
+  if (where.compression != Compression::none)
+    return make_error(ErrorCode::usage, where.payload_offset,
+                      "the stream is " + std::string(compression_name(where.compression)) +
+                          "-compressed: walk its decompressed bytes (Dump::open does that)");
   Walker w(file, where, options, visitor);
   return w.run(partial);
 }

@@ -10,8 +10,11 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "migscope/bytes.h"
 #include "migscope/error.h"
@@ -53,8 +56,9 @@ class InputFile {
   static Result<InputFile> open(const std::string& path);
   /// Copy a sequential source into an unlinked temporary file in $TMPDIR and
   /// map that (disk space equal to the input, no memory): for the passes that
-  /// need random access to a source that has none.
-  static Result<InputFile> spool(SequentialReader& reader);
+  /// need random access to a source that has none. More than `max_bytes` is
+  /// refused (ErrorCode::unsupported): a decompression bomb must not fill the disk.
+  static Result<InputFile> spool(SequentialReader& reader, std::uint64_t max_bytes = UINT64_MAX);
 
   Bytes bytes() const noexcept;
   std::uint64_t size() const noexcept { return bytes().size(); }
@@ -70,18 +74,73 @@ class InputFile {
 /// What a file is, judged from its first bytes.
 enum class InputFormat : std::uint8_t {
   qemu_stream,         ///< 'QEVM' version 3 at `stream_offset`
-  libvirt_save,        ///< libvirt save image; uncompressed QEMU stream at `stream_offset`
+  libvirt_save,        ///< libvirt save image (virsh save, managedsave, snapshot memory)
 };
+
+/// How the QEMU stream is compressed inside its file (a libvirt save of
+/// format 1-5, or a whole file such as a compressed `virsh dump`).
+enum class Compression : std::uint8_t { none, gzip, bzip2, xz, lzop, zstd };
+std::string_view compression_name(Compression c) noexcept;
+
+/// The 92-byte header of a libvirt save image (libvirt src/qemu/qemu_saveimage.h)
+/// and the domain XML after it.
+struct LibvirtHeader {
+  bool complete = true;          ///< 'LibvirtQemudSave' (false: 'LibvirtQemudPart', the save never finished)
+  bool big_endian = false;       ///< byte order of the host that wrote it
+  std::uint32_t version = 0;
+  std::uint32_t data_len = 0;    ///< bytes between the header and the QEMU stream
+  std::uint32_t was_running = 0;
+  std::uint32_t format = 0;      ///< 0 raw, 1 gzip, 2 bzip2, 3 xz, 4 lzop, 5 zstd, 6 sparse
+  std::uint32_t cookie_offset = 0;
+  std::string_view xml;          ///< the domain XML (to its NUL), a view into the file
+  std::string_view cookie;       ///< the cookie XML, if any
+};
+/// "raw", "gzip", ..., "sparse", or "format N".
+std::string libvirt_format_name(std::uint32_t format);
 
 struct StreamLocation {
   InputFormat format = InputFormat::qemu_stream;
-  std::uint64_t stream_offset = 0;  ///< file offset of the 'QEVM' magic
+  /// Offset of the 'QEVM' magic in the bytes walked: the file, or for a
+  /// compressed stream the decompressed bytes.
+  std::uint64_t stream_offset = 0;
+  Compression compression = Compression::none;
+  std::uint64_t payload_offset = 0;  ///< where the compressed payload starts in the file
+  std::optional<LibvirtHeader> libvirt;
 };
 
-/// Recognise the input: a QEMU stream (possibly inside an uncompressed libvirt
-/// save image) or a clear error naming what the file is instead (empty, ELF
-/// core, incomplete or compressed libvirt image, obsolete v2 stream, other).
+/// Recognise the input: a QEMU stream, possibly inside a libvirt save image
+/// and possibly compressed (then `compression` says how and the stream must
+/// be decompressed from `payload_offset`), or a clear error naming what the
+/// file is instead (empty, ELF core, incomplete libvirt image, obsolete v2
+/// stream, other).
 Result<StreamLocation> locate_stream(Bytes file);
+
+/// The compression a file's first bytes announce (gzip 1f 8b, bzip2 "BZh",
+/// xz fd 37 7a 58 5a 00, zstd 28 b5 2f fd, lzop 89 4c 5a 4f), or none.
+Compression sniff_compression(Bytes head) noexcept;
+
+/// A disk of the domain XML.
+struct DomainDisk {
+  std::string device;  ///< "disk", "cdrom", ...
+  std::string type;    ///< "file", "block", "network", ...
+  std::string source;  ///< file, dev, or name (network)
+  std::string target;  ///< "vda", "sda", ...
+  std::string format;  ///< driver type: "qcow2", "raw", ...
+};
+
+/// What users look for first in a libvirt domain XML.
+struct DomainSummary {
+  std::string name, uuid, type;  ///< type: "kvm", "qemu"
+  std::string arch, machine;     ///< of <os><type>
+  std::string emulator;
+  std::uint64_t memory_kib = 0;  ///< <memory>, converted from its unit
+  std::uint32_t vcpus = 0;
+  std::vector<DomainDisk> disks;
+};
+
+/// Parse the fields of DomainSummary from a domain XML (a tolerant reader of
+/// the subset libvirt writes: elements, attributes, entities, comments).
+Result<DomainSummary> summarize_domain_xml(std::string_view xml);
 
 /// Whether a file starts like a migration stream or a libvirt save image
 /// (false when it cannot be read: the caller's reader reports that).

@@ -77,10 +77,16 @@ class Dump {
   ~Dump();
 
   const std::string& path() const noexcept;
-  /// The whole input, mapped.
+  /// The bytes walked: the whole input, mapped, or for a compressed stream
+  /// its decompressed bytes (in an unlinked temporary file).
   Bytes bytes() const noexcept;
   std::uint64_t size() const noexcept { return bytes().size(); }
+  /// The size of the input as given (the compressed file, for a compressed stream).
+  std::uint64_t input_size() const noexcept;
+  /// Where the stream is: container, compression, offsets.
   const StreamLocation& location() const noexcept;
+  /// The libvirt save image header and domain XML, for a libvirt save.
+  const LibvirtHeader* libvirt() const noexcept;
   /// The description device sections are decoded with, or null.
   const Vmdesc* vmdesc() const noexcept;
   /// True when that description came from a file given to open().

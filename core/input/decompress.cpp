@@ -1,0 +1,93 @@
+#include "input/decompress.h"
+
+#include <exception>
+
+#include <boost/iostreams/device/array.hpp>
+#include <boost/iostreams/filter/bzip2.hpp>
+#include <boost/iostreams/filter/gzip.hpp>
+#include <boost/iostreams/filter/lzma.hpp>
+#include <boost/iostreams/filter/zstd.hpp>
+#include <boost/iostreams/filtering_stream.hpp>
+
+namespace migscope {
+
+namespace {
+
+namespace io = boost::iostreams;
+
+constexpr std::streamsize kBuffer = 1 << 20;
+
+// Boost's filters report damage by exceptions or by the stream's bad bit;
+// both become an Error here, the boundary.
+class DecompressingReader final : public SequentialReader {
+ public:
+  DecompressingReader(Bytes compressed, Compression kind, std::string name, std::uint64_t file_offset)
+      : kind_(kind), name_(std::move(name)), file_offset_(file_offset) {
+    switch (kind) {
+      case Compression::gzip: in_.push(io::gzip_decompressor(io::gzip::default_window_bits, kBuffer), kBuffer); break;
+      case Compression::bzip2: in_.push(io::bzip2_decompressor(false, kBuffer), kBuffer); break;
+      case Compression::xz: in_.push(io::lzma_decompressor(kBuffer), kBuffer); break;
+      case Compression::zstd: in_.push(io::zstd_decompressor(kBuffer), kBuffer); break;
+      default: break;
+    }
+    in_.push(io::array_source(reinterpret_cast<const char*>(compressed.data()), compressed.size()), kBuffer);
+  }
+
+  Result<std::size_t> read(std::span<std::byte> out) override {
+    std::size_t n = 0;
+    try {
+      while (n < out.size()) {
+        in_.read(reinterpret_cast<char*>(out.data() + n), static_cast<std::streamsize>(out.size() - n));
+        const auto got = in_.gcount();
+        n += static_cast<std::size_t>(got);
+        if (in_.bad()) return damaged("the compressed data is damaged or cut short");
+        if (in_.eof() || got == 0) break;
+      }
+    } catch (const std::exception& e) {
+      produced_ += n;
+      return damaged(e.what());
+    }
+    produced_ += n;
+    return n;
+  }
+  std::string name() const override { return name_; }
+
+ private:
+  Error damaged(const std::string& what) const {
+    return make_error(ErrorCode::corrupt, file_offset_,
+                      std::string(compression_name(kind_)) + " data starting here: " + what + " (after " +
+                          std::to_string(produced_) + " bytes of stream)");
+  }
+
+  Compression kind_;
+  std::string name_;
+  std::uint64_t file_offset_;
+  std::uint64_t produced_ = 0;
+  io::filtering_istream in_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<SequentialReader>> make_decompressor(Bytes compressed, Compression kind, std::string name,
+                                                            std::uint64_t file_offset) {
+  switch (kind) {
+    case Compression::gzip:
+    case Compression::bzip2:
+    case Compression::xz:
+    case Compression::zstd:
+      try {
+        return std::unique_ptr<SequentialReader>(
+            std::make_unique<DecompressingReader>(compressed, kind, std::move(name), file_offset));
+      } catch (const std::exception& e) {
+        return make_error(ErrorCode::io, file_offset, std::string("cannot start the decompressor: ") + e.what());
+      }
+    case Compression::lzop:
+      return make_error(ErrorCode::unsupported, file_offset,
+                        "lzop-compressed stream: not readable yet (lzop -dc it first)");
+    case Compression::none:
+      break;
+  }
+  return make_error(ErrorCode::usage, file_offset, "not a compressed stream");
+}
+
+}  // namespace migscope
