@@ -481,6 +481,53 @@ TEST(Hostile, DiscardRangesOverAHugeBlock) {
   }
 }
 
+// A libvirt save image header (92 bytes, little-endian like an x86 host) and its data.
+std::string libvirt_save(std::uint32_t data_len, std::uint32_t format, const std::string& data) {
+  std::string h(92, '\0');
+  std::memcpy(h.data(), "LibvirtQemudSave", 16);
+  const std::uint32_t fields[5] = {2, data_len, 0, format, 0};
+  std::memcpy(h.data() + 16, fields, sizeof fields);
+  return h + data;
+}
+
+TEST(Hostile, LyingLibvirtWrappers) {
+  Scratch s;
+  const std::string xml = "<domain><name>x</name></domain>";
+  auto b = ram_stream({{"pc.ram", 16 * kPage}}, [](StreamBuilder& w) { w.ram_page(0, "pc.ram", 1); });
+  const std::string stream = s.write("plain.mig", b);
+  ASSERT_EQ(std::system(("gzip -c '" + stream + "' > '" + s.path("plain.mig.gz") + "'").c_str()), 0);
+  const std::string gz = test::read_file(s.path("plain.mig.gz"));
+  struct Case {
+    std::string name, bytes;
+    std::initializer_list<int> allowed;
+    const char* expect;
+  };
+  const Case cases[] = {
+      {"data_len past the end", libvirt_save(0xffffffffu, 0, xml), {5}, "data_len 4294967295 runs past the end"},
+      {"unknown format code", libvirt_save(static_cast<std::uint32_t>(xml.size()), 77, xml + gz), {4}, "format 77"},
+      {"header says xz, data is gzip", libvirt_save(static_cast<std::uint32_t>(xml.size()), 3, xml + gz), {5}, "xz-compressed"},
+      {"gzip cut in half", libvirt_save(static_cast<std::uint32_t>(xml.size()), 1, xml + gz.substr(0, gz.size() / 2)), {5}, "gzip"},
+      {"gzip with a flipped byte", libvirt_save(static_cast<std::uint32_t>(xml.size()), 1, xml + gz.substr(0, 20) + "\xff" + gz.substr(21)), {5}, ""},
+      {"gzip of something else", libvirt_save(static_cast<std::uint32_t>(xml.size()), 1, xml + "\x1f\x8b"), {5}, "gzip"},
+      {"bare gzip cut in half", gz.substr(0, gz.size() / 2), {5}, ""},
+  };
+  for (const Case& c : cases) {
+    const std::string file = s.write("case.save", c.bytes);
+    for (const char* cmd : {"info", "state", "hash"}) {
+      CliRun r = migscope(s, std::string(cmd) + " '" + file + "' >/dev/null", 25);
+      expect_clean(r, c.allowed, true, c.name + ": migscope " + cmd);
+      EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.name << ": " << r.err;
+    }
+  }
+  // The same wrapper, intact, reads like the bare stream.
+  const std::string good = s.write("good.save", libvirt_save(static_cast<std::uint32_t>(xml.size()), 1, xml + gz));
+  CliRun direct = migscope(s, "hash '" + stream + "'");
+  CliRun wrapped = migscope(s, "hash '" + good + "'");
+  EXPECT_EQ(direct.status, 0) << direct.err;
+  EXPECT_EQ(wrapped.status, 0) << wrapped.err;
+  EXPECT_EQ(direct.out, wrapped.out);
+}
+
 TEST(Hostile, TerminalEscapesInNamesAreNotPrinted) {
   Scratch s;
   const std::string evil = "\x1b]0;owned\x07\x1b[2J";

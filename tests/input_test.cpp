@@ -302,6 +302,19 @@ TEST_F(InputFileTest, SpoolPassesOnTheReadersErrorAndLeavesNoFile) {
   EXPECT_TRUE(std::filesystem::is_empty(dir_));
 }
 
+TEST_F(InputFileTest, SpoolRefusesMoreThanItsLimit) {
+  const std::string old_tmpdir = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "";
+  ::setenv("TMPDIR", dir_.c_str(), 1);
+  PieceReader reader(std::vector<std::byte>(3u << 20, std::byte{0}), false);
+  auto in = InputFile::spool(reader, 1u << 20);
+  if (old_tmpdir.empty()) ::unsetenv("TMPDIR");
+  else ::setenv("TMPDIR", old_tmpdir.c_str(), 1);
+  ASSERT_FALSE(in.ok());
+  EXPECT_EQ(in.error().code, ErrorCode::unsupported);
+  EXPECT_NE(in.error().detail.find("more than 1048576 bytes"), std::string::npos) << in.error().detail;
+  EXPECT_TRUE(std::filesystem::is_empty(dir_));
+}
+
 TEST_F(InputFileTest, FdReaderReadsAPipe) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);

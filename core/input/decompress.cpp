@@ -40,7 +40,10 @@ class DecompressingReader final : public SequentialReader {
         in_.read(reinterpret_cast<char*>(out.data() + n), static_cast<std::streamsize>(out.size() - n));
         const auto got = in_.gcount();
         n += static_cast<std::size_t>(got);
-        if (in_.bad()) return damaged("the compressed data is damaged or cut short");
+        if (in_.bad()) {
+          produced_ += n;
+          return damaged("the compressed data is damaged or cut short");
+        }
         if (in_.eof() || got == 0) break;
       }
     } catch (const std::exception& e) {
