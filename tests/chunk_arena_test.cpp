@@ -92,7 +92,7 @@ TEST(ChunkArena, LazyArrayOnAnArenaKeepsValuesAndBoundsTheResidentSet) {
 
 // hash_pages's whole output, with the index on the heap or spilled.
 std::string hash_output(const std::string& path, std::uint64_t spill_pages, bool* spilled) {
-  auto opened = open_stream(path, "");
+  auto opened = open_stream(path);
   if (!opened.ok()) return "open: " + opened.error().message();
   OpenStream& s = opened.value();
   PageIndex index(s.bytes(), spill_pages);

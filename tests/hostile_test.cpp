@@ -528,6 +528,59 @@ TEST(Hostile, LyingLibvirtWrappers) {
   EXPECT_EQ(direct.out, wrapped.out);
 }
 
+// A qcow2 v3 image with 512-byte clusters and one snapshot (id "1", "s1"):
+// header at 0, snapshot table at 512, the snapshot's L1 table at `l1`.
+std::string qcow2_image(std::uint64_t l1, std::uint32_t l1_size, std::uint64_t vm_state_size, std::uint64_t l1_entry,
+                        std::uint64_t l2_entry) {
+  StreamBuilder b;
+  b.raw(std::string_view("QFI\xfb", 4)).be32(3).be64(0).be32(0).be32(9).be64(0).be32(0);  // magic .. crypt_method
+  b.be32(0).be64(0).be64(0).be32(0).be32(1).be64(512);                                     // l1, refcount, snapshots
+  b.be64(0).be64(0).be64(0).be32(4).be32(104);                                              // features, refcount order, length
+  std::string img = b.str();
+  img.resize(512, '\0');
+  StreamBuilder e;
+  e.be64(l1).be32(l1_size).be16(1).be16(2).be32(0).be32(0).be64(0).be32(static_cast<std::uint32_t>(vm_state_size)).be32(16);
+  e.be64(vm_state_size).be64(0).raw("1").raw("s1");
+  img += e.str();
+  img.resize(1024, '\0');
+  StreamBuilder tables;  // the L1 table at 1024, an L2 table at 1536
+  tables.be64(l1_entry);
+  std::string t = tables.str();
+  t.resize(512, '\0');
+  StreamBuilder l2;
+  l2.be64(l2_entry);
+  std::string u = l2.str();
+  u.resize(512, '\0');
+  return img + t + u;
+}
+
+TEST(Hostile, LyingQcow2Images) {
+  Scratch s;
+  struct Case {
+    std::string name, bytes;
+    std::initializer_list<int> allowed;
+    const char* expect;
+  };
+  const Case cases[] = {
+      {"L1 table past the end", qcow2_image(1u << 30, 1, 4096, 1536, 2048), {5}, "L1 table"},
+      {"VM state of 2^62 bytes", qcow2_image(1024, 1, std::uint64_t{1} << 62, 1536, 2048), {5}, "claims a VM state"},
+      {"L2 table past the end", qcow2_image(1024, 1, 4096, 1u << 30, 0), {5}, "L2 table"},
+      {"cluster past the end", qcow2_image(1024, 1, 4096, 1536, 1u << 30), {5}, "beyond the end"},
+      {"L2 entry pointing at the L2 table", qcow2_image(1024, 1, 512, 1536, 1536), {3}, "not a QEMU migration stream"},
+      {"nothing allocated", qcow2_image(1024, 1, 4096, 0, 0), {3}, "wrong magic 0x00000000"},
+      {"header cut short", std::string("QFI\xfb\0\0\0\3", 8), {5}, "header"},
+  };
+  for (const Case& c : cases) {
+    const std::string file = s.write("case.qcow2", c.bytes);
+    for (const char* cmd : {"info", "state", "hash", "snapshots"}) {
+      if (std::string(cmd) == "snapshots" && c.name != "header cut short") continue;
+      CliRun r = migscope(s, std::string(cmd) + " '" + file + "' >/dev/null", 25);
+      expect_clean(r, c.allowed, std::string(cmd) != "snapshots" || true, c.name + ": migscope " + cmd);
+      EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.name << ": " << r.err;
+    }
+  }
+}
+
 TEST(Hostile, TerminalEscapesInNamesAreNotPrinted) {
   Scratch s;
   const std::string evil = "\x1b]0;owned\x07\x1b[2J";

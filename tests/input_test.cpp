@@ -132,7 +132,7 @@ TEST(LocateStream, LibvirtRawImageWithoutQevmAfterXml) {
 TEST(LocateStream, LibvirtCompressedPayloadIsLocated) {
   std::vector<std::byte> file = libvirt_image("LibvirtQemudSave", 2, 100, 3);
   file.insert(file.end(), 100, std::byte{0});  // the domain XML and padding
-  for (unsigned char c : {0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00}) file.push_back(static_cast<std::byte>(c));
+  for (int c : {0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00}) file.push_back(static_cast<std::byte>(c));
   file.insert(file.end(), 200, std::byte{0});
   auto r = locate_stream(file);
   ASSERT_TRUE(r.ok()) << r.error().message();

@@ -15,7 +15,8 @@ int cmd_desc(int argc, char** argv) {
   args.prog = "migscope desc";
   po::options_description opts("usage: migscope desc FILE [options]\n\nThe stream's description (vmdesc trailer) as "
                                "JSON, identical to upstream 'analyze-migration.py -d desc'.\n\noptions");
-  opts.add_options()("help,h", "show this help");
+  opts.add_options()("help,h", "show this help")
+      ("snapshot", po::value(&args.snapshot), "qcow2 image: the internal snapshot (id or name) whose VM state to read (default: the only one with a VM state)");
   if (auto done = parse_command_line(argc, argv, args.prog, opts, args.file)) return *done;
   return exit_code_for(print_desc(args));
 }

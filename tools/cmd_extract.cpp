@@ -26,7 +26,8 @@ int cmd_extract(int argc, char** argv) {
   opts.add_options()("help,h", "show this help")("output,o", po::value(&ex.dir), "output directory (created if missing)")
       ("force", po::bool_switch(&ex.force), "replace existing files")
       ("threads,j", po::value(&threads), "worker threads (default: all cores)")
-      ("vmdesc", po::value(&args.vmdesc_file), "device description from this JSON file");
+      ("vmdesc", po::value(&args.vmdesc_file), "device description from this JSON file")
+      ("snapshot", po::value(&args.snapshot), "qcow2 image: the internal snapshot (id or name) whose VM state to read (default: the only one with a VM state)");
   if (auto done = parse_command_line(argc, argv, args.prog, opts, args.file)) return *done;
   if (ex.dir.empty()) return report_usage(args.prog, "missing -o DIR");
   if (threads > 256) return report_usage(args.prog, "--threads must be at most 256");

@@ -14,7 +14,7 @@ namespace migscope::tools {
 
 int cmd_hash(int argc, char** argv) {
   const std::string prog = "migscope hash";
-  std::string file, vmdesc_file;
+  std::string file, vmdesc_file, snapshot;
   unsigned threads = 0;
   po::options_description opts(
       "usage: migscope hash FILE [options]\n\nThe final content of every sent page hashed with XXH3-64, one JSON line per "
@@ -22,12 +22,13 @@ int cmd_hash(int argc, char** argv) {
       "and \"block_xxh128\" (XXH3-128 of the whole block, = xxhsum -H128 of its extracted file).\n\noptions");
   opts.add_options()("help,h", "show this help")
       ("threads,j", po::value(&threads), "worker threads (default: all cores); output does not depend on it")
-      ("vmdesc", po::value(&vmdesc_file), "device description from this JSON file");
+      ("vmdesc", po::value(&vmdesc_file), "device description from this JSON file")
+      ("snapshot", po::value(&snapshot), "qcow2 image: the internal snapshot (id or name) whose VM state to read (default: the only one with a VM state)");
   if (auto done = parse_command_line(argc, argv, prog, opts, file)) return *done;
   if (threads == 0) threads = all_cores();
   if (threads > 256) return report_usage(prog, "--threads must be at most 256");
 
-  auto dump = Dump::open(file, vmdesc_file);
+  auto dump = Dump::open(file, OpenOptions{vmdesc_file, snapshot});
   if (!dump.ok()) return report_error(prog, file, dump.error());
   ops::HashOptions options;
   options.threads = threads;

@@ -34,7 +34,13 @@ std::string uuid_text(Bytes u) {
   return s;
 }
 
-const char* format_name(InputFormat f) { return f == InputFormat::libvirt_save ? "libvirt-save" : "qemu"; }
+const char* format_name(InputFormat f) {
+  switch (f) {
+    case InputFormat::libvirt_save: return "libvirt-save";
+    case InputFormat::qcow2: return "qcow2";
+    default: return "qemu";
+  }
+}
 
 std::string size_text(std::uint64_t kib) {
   char buf[48];
@@ -72,6 +78,18 @@ void write_container_json(json::PyWriter& w, const Dump& s) {
   if (loc.compression != Compression::none) {
     w.key("payload_offset"); w.uint64(loc.payload_offset);
     w.key("stream_size"); w.uint64(s.size());
+  }
+  w.key("snapshot");
+  if (const Qcow2Snapshot* sn = s.snapshot()) {
+    w.start_object();
+    w.key("id"); w.string(sn->id);
+    w.key("name"); w.string(sn->name);
+    w.key("vm_state_size"); w.uint64(sn->vm_state_size);
+    w.key("date_sec"); w.uint64(sn->date_sec);
+    w.key("vm_clock_nsec"); w.uint64(sn->vm_clock_nsec);
+    w.end_object();
+  } else {
+    w.null();
   }
   w.key("libvirt");
   const LibvirtHeader* h = s.libvirt();
@@ -122,7 +140,10 @@ void write_container_json(json::PyWriter& w, const Dump& s) {
 void print_text(const std::string& path, const Dump& s, const WalkSummary& sum, const ops::InfoReport& info,
                 const Error* damage) {
   std::printf("file:          %s (%llu bytes)\n", path.c_str(), static_cast<unsigned long long>(s.input_size()));
-  if (s.location().compression == Compression::none)
+  if (const Qcow2Snapshot* sn = s.snapshot())
+    std::printf("format:        qcow2 image, the VM state of snapshot %s '%s': stream v3 of %llu bytes (offsets below are in it)\n",
+                printable(sn->id).c_str(), printable(sn->name).c_str(), static_cast<unsigned long long>(s.size()));
+  else if (s.location().compression == Compression::none)
     std::printf("format:        %s stream v3 at offset %s\n", format_name(s.location().format), hex(s.location().stream_offset).c_str());
   else
     std::printf("format:        %s, %.*s-compressed from offset %s: stream v3 of %llu bytes (offsets below are in it)\n",
@@ -294,16 +315,17 @@ void print_json(const std::string& path, const Dump& s, const WalkSummary& sum, 
 
 int cmd_info(int argc, char** argv) {
   const std::string prog = "migscope info";
-  std::string file, vmdesc_file;
+  std::string file, vmdesc_file, snapshot;
   bool as_json = false, keep_going = false, domain_xml = false;
   po::options_description opts("usage: migscope info FILE [options]\n\nFormat, machine, capabilities, every section with "
                                "offset and size, RAM blocks with page records by kind.\n\noptions");
   opts.add_options()("help,h", "show this help")("json", po::bool_switch(&as_json), "print JSON instead of text")
       ("vmdesc", po::value(&vmdesc_file), "read the device description from this JSON file")
+      ("snapshot", po::value(&snapshot), "qcow2 image: the internal snapshot (id or name) whose VM state to read (default: the only one with a VM state)")
       ("keep-going", po::bool_switch(&keep_going), "on damaged input, report what was read before the damage")
       ("domain-xml", po::bool_switch(&domain_xml), "print the domain XML of a libvirt save image, as saved, and nothing else");
   if (auto done = parse_command_line(argc, argv, prog, opts, file)) return *done;
-  auto dump = Dump::open(file, vmdesc_file);
+  auto dump = Dump::open(file, OpenOptions{vmdesc_file, snapshot});
   if (!dump.ok()) return report_error(prog, file, dump.error());
   if (domain_xml) {
     const LibvirtHeader* h = dump->libvirt();

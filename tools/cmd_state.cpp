@@ -20,6 +20,7 @@ int cmd_state(int argc, char** argv) {
                                "'analyze-migration.py -d state'.\nFILE may be '-' for standard input.\n\noptions");
   opts.add_options()("help,h", "show this help")
       ("vmdesc", po::value(&args.vmdesc_file), "read the device description from this JSON file (a vmdesc from another run)")
+      ("snapshot", po::value(&args.snapshot), "qcow2 image: the internal snapshot (id or name) whose VM state to read (default: the only one with a VM state)")
       ("page-size", po::value(&page_size), "target page size in bytes (default: from the stream)")
       ("keep-going", po::bool_switch(&args.keep_going),
        "on damaged input, print everything readable before it and end the JSON with a \"migscope error\" record")

@@ -25,11 +25,12 @@ constexpr Subcommand kSubcommands[] = {
     {"hash", migscope::tools::cmd_hash, "XXH3 of the final content of every RAM page, JSON Lines"},
     {"extract", migscope::tools::cmd_extract, "RAM blocks to sparse files, plus desc.json and state.json"},
     {"check", migscope::tools::cmd_check, "vmstate static checker: compare two -dump-vmstate files or streams"},
+    {"snapshots", migscope::tools::cmd_snapshots, "the internal snapshots of a qcow2 image (--snapshot picks one elsewhere)"},
 };
 
 void print_help(FILE* out) {
   std::fprintf(out, "usage: migscope <subcommand> [options] ...\n\nsubcommands:\n");
-  for (const auto& s : kSubcommands) std::fprintf(out, "  %-8s %s\n", s.name, s.summary);
+  for (const auto& s : kSubcommands) std::fprintf(out, "  %-9s %s\n", s.name, s.summary);
   std::fprintf(out, "\n'migscope <subcommand> --help' describes each one. Exit codes: see README.md.\n");
 }
 

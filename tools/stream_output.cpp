@@ -15,7 +15,7 @@ void report_warnings(std::string_view prog, std::string_view file, const WalkSum
 }
 
 ErrorCode print_state(const StreamArgs& args) {
-  auto dump = Dump::open(args.file, args.vmdesc_file);
+  auto dump = Dump::open(args.file, OpenOptions{args.vmdesc_file, args.snapshot});
   if (!dump.ok()) {
     report_error(args.prog, args.file, dump.error());
     return dump.error().code;
@@ -38,7 +38,7 @@ ErrorCode print_state(const StreamArgs& args) {
 }
 
 ErrorCode print_desc(const StreamArgs& args) {
-  auto dump = Dump::open(args.file, args.vmdesc_file);
+  auto dump = Dump::open(args.file, OpenOptions{args.vmdesc_file, args.snapshot});
   Status st = dump.ok() ? ops::desc(*dump, ops::TextOutput::to_file(stdout)) : Status(dump.error());
   if (!st.ok()) {
     report_error(args.prog, args.file, st.error());
@@ -52,7 +52,7 @@ ErrorCode run_extract(const StreamArgs& args, const ExtractArgs& extract) {
     report_error(args.prog, args.file, e);
     return e.code;
   };
-  auto dump = Dump::open(args.file, args.vmdesc_file);
+  auto dump = Dump::open(args.file, OpenOptions{args.vmdesc_file, args.snapshot});
   if (!dump.ok()) return fail(dump.error());
   ops::ExtractOptions options;
   options.dir = extract.dir;

@@ -16,6 +16,7 @@ struct StreamArgs {
   std::string prog;         ///< for messages, e.g. "migscope state"
   std::string file;
   std::string vmdesc_file;  ///< --vmdesc
+  std::string snapshot;     ///< --snapshot: a qcow2 image's snapshot
   std::optional<std::uint64_t> page_size;
   bool memory = false;      ///< -m: add the RAM contents to the state
   bool keep_going = false;  ///< on damage, finish the JSON with an error record

@@ -393,6 +393,11 @@ Result<StreamLocation> locate_stream(Bytes file) {
     loc.libvirt = h;
     return loc;
   }
+  if (file.size() >= 4 && std::memcmp(file.data(), "QFI\xfb", 4) == 0) {
+    StreamLocation loc;
+    loc.format = InputFormat::qcow2;  // the stream is a snapshot's VM state: Dump::open chooses it
+    return loc;
+  }
   if (const Compression c = sniff_compression(file); c != Compression::none) {
     StreamLocation loc;
     loc.compression = c;

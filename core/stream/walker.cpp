@@ -576,6 +576,8 @@ class Walker {
 
 Result<WalkSummary> walk_stream(Bytes file, const StreamLocation& where, const WalkOptions& options,
                                 StreamVisitor& visitor, WalkSummary* partial) {
+  if (where.format == InputFormat::qcow2)
+    return make_error(ErrorCode::usage, 0, "a qcow2 image: walk a snapshot's VM state (Dump::open reads it)");
   if (where.compression != Compression::none)
     return make_error(ErrorCode::usage, where.payload_offset,
                       "the stream is " + std::string(compression_name(where.compression)) +

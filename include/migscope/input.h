@@ -75,6 +75,7 @@ class InputFile {
 enum class InputFormat : std::uint8_t {
   qemu_stream,         ///< 'QEVM' version 3 at `stream_offset`
   libvirt_save,        ///< libvirt save image (virsh save, managedsave, snapshot memory)
+  qcow2,               ///< qcow2 disk image: the stream is a snapshot's VM state (Dump::open picks it)
 };
 
 /// How the QEMU stream is compressed inside its file (a libvirt save of
@@ -118,6 +119,35 @@ Result<StreamLocation> locate_stream(Bytes file);
 /// The compression a file's first bytes announce (gzip 1f 8b, bzip2 "BZh",
 /// xz fd 37 7a 58 5a 00, zstd 28 b5 2f fd, lzop 89 4c 5a 4f), or none.
 Compression sniff_compression(Bytes head) noexcept;
+
+/// An internal snapshot of a qcow2 image (QEMU docs/interop/qcow2.txt).
+struct Qcow2Snapshot {
+  std::string id, name;
+  std::uint64_t vm_state_size = 0;  ///< bytes of savevm stream (0: a disk-only snapshot)
+  std::uint64_t disk_size = 0;      ///< virtual disk size when it was taken
+  std::uint64_t vm_clock_nsec = 0;
+  std::uint32_t date_sec = 0, date_nsec = 0;
+  std::uint64_t l1_table_offset = 0;
+  std::uint32_t l1_size = 0;
+  std::uint64_t entry_offset = 0;   ///< where its entry is in the snapshot table
+};
+
+/// What migscope needs of a qcow2 image's header, and its snapshot table.
+struct Qcow2Image {
+  std::uint32_t version = 0, cluster_bits = 0;
+  std::uint64_t size = 0;           ///< virtual disk size now
+  bool extended_l2 = false;         ///< subclusters (incompatible feature bit 4)
+  std::uint8_t compression_type = 0;  ///< 0 deflate, 1 zstd (for compressed clusters)
+  std::vector<Qcow2Snapshot> snapshots;
+};
+
+/// Read and check a qcow2 header and its snapshot table (encrypted images and
+/// external data files are ErrorCode::unsupported).
+Result<Qcow2Image> read_qcow2(Bytes file);
+
+/// The snapshot `which` names (its id or its name); with `which` empty, the
+/// only snapshot that has a VM state. A usage error listing them otherwise.
+Result<const Qcow2Snapshot*> choose_snapshot(const Qcow2Image& image, std::string_view which);
 
 /// A disk of the domain XML.
 struct DomainDisk {

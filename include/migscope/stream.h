@@ -59,6 +59,16 @@ Result<WalkSummary> walk_stream(Bytes file, const StreamLocation& where, const W
 
 struct OpenStream;
 
+/// How to open an input.
+struct OpenOptions {
+  /// Decode device sections with this description (a vmdesc JSON file)
+  /// instead of the stream's own trailer.
+  std::string vmdesc_path;
+  /// A qcow2 image: the internal snapshot (id or name) whose VM state to read;
+  /// empty: the only one that has a VM state.
+  std::string snapshot;
+};
+
 /// An opened input holding a QEMU stream: mapped, located (plain stream or
 /// libvirt save image) and with its description loaded.
 class Dump {
@@ -68,6 +78,7 @@ class Dump {
   /// to replace it). A trailer that does not parse is an error unless an
   /// external description is given.
   static Result<Dump> open(const std::string& path, const std::string& vmdesc_path = {});
+  static Result<Dump> open(const std::string& path, const OpenOptions& options);
   /// Open a source that cannot be mapped: today it is spooled to an unlinked
   /// temporary file first (see docs/architecture.md for the streamed path).
   static Result<Dump> open(SequentialReader& reader, const std::string& vmdesc_path = {});
@@ -87,6 +98,8 @@ class Dump {
   const StreamLocation& location() const noexcept;
   /// The libvirt save image header and domain XML, for a libvirt save.
   const LibvirtHeader* libvirt() const noexcept;
+  /// The qcow2 snapshot whose VM state this is, for a qcow2 image.
+  const Qcow2Snapshot* snapshot() const noexcept;
   /// The description device sections are decoded with, or null.
   const Vmdesc* vmdesc() const noexcept;
   /// True when that description came from a file given to open().

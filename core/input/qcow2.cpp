@@ -1,0 +1,253 @@
+// qcow2 internal snapshots: the header, the snapshot table, and a reader of
+// a snapshot's VM state through the snapshot's own L1 and L2 tables (QEMU
+// docs/interop/qcow2.txt; block/qcow2.c qcow2_vm_state_offset). The VM state
+// lives past the end of the virtual disk, at the first L1 entry beyond it.
+#include "input/qcow2.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include <zlib.h>
+
+#include "wire/endian.h"
+
+namespace migscope {
+
+namespace {
+
+constexpr std::uint64_t kOffsetMask = 0x00fffffffffffe00ull;  // L1 and standard L2 entries
+constexpr std::uint64_t kCompressed = 1ull << 62;
+constexpr std::uint64_t kZeroFlag = 1ull;
+constexpr std::uint64_t kIncompatExternalData = 1ull << 2;
+constexpr std::uint64_t kIncompatCompressionType = 1ull << 3;
+constexpr std::uint64_t kIncompatExtendedL2 = 1ull << 4;
+constexpr std::uint64_t kKnownIncompat = 0x1f;  // dirty, corrupt, data file, compression type, extended L2
+constexpr std::uint32_t kMaxSnapshots = 65536;  // QCOW_MAX_SNAPSHOTS
+
+std::string hex(std::uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+Error corrupt(std::uint64_t at, std::string what) { return make_error(ErrorCode::corrupt, at, "qcow2: " + std::move(what)); }
+
+}  // namespace
+
+bool starts_like_qcow2(Bytes head) noexcept { return head.size() >= 4 && std::memcmp(head.data(), "QFI\xfb", 4) == 0; }
+
+Result<Qcow2Image> read_qcow2(Bytes file) {
+  if (!starts_like_qcow2(file)) return make_error(ErrorCode::not_a_stream, 0, "qcow2: no 'QFI\\xfb' magic");
+  if (file.size() < 72) return make_error(ErrorCode::truncated, 0, "qcow2: input ends inside the header (72 bytes)");
+  const std::byte* h = file.data();
+  Qcow2Image img;
+  img.version = load_be32(h + 4);
+  if (img.version != 2 && img.version != 3)
+    return make_error(ErrorCode::unsupported, 4, "qcow2 version " + std::to_string(img.version) + " (expected 2 or 3)");
+  img.cluster_bits = load_be32(h + 20);
+  if (img.cluster_bits < 9 || img.cluster_bits > 21)
+    return corrupt(20, "cluster_bits " + std::to_string(img.cluster_bits) + " (expected 9..21)");
+  img.size = load_be64(h + 24);
+  if (load_be32(h + 32) != 0)
+    return make_error(ErrorCode::unsupported, 32, "qcow2: an encrypted image (crypt_method " + std::to_string(load_be32(h + 32)) + ")");
+  const std::uint32_t nb_snapshots = load_be32(h + 60);
+  const std::uint64_t snapshots_offset = load_be64(h + 64);
+  if (img.version == 3) {
+    if (file.size() < 104) return make_error(ErrorCode::truncated, 72, "qcow2: input ends inside the version 3 header (104 bytes)");
+    const std::uint64_t incompat = load_be64(h + 72);
+    if (incompat & kIncompatExternalData)
+      return make_error(ErrorCode::unsupported, 72, "qcow2: the data is in an external data file");
+    if (incompat & ~kKnownIncompat) return make_error(ErrorCode::unsupported, 72, "qcow2: unknown incompatible features " + hex(incompat));
+    img.extended_l2 = (incompat & kIncompatExtendedL2) != 0;
+    const std::uint32_t header_length = load_be32(h + 100);
+    if ((incompat & kIncompatCompressionType) && header_length > 104 && file.size() > 104)
+      img.compression_type = static_cast<std::uint8_t>(h[104]);
+  }
+  if (nb_snapshots > kMaxSnapshots) return corrupt(60, std::to_string(nb_snapshots) + " snapshots (at most 65536)");
+  std::uint64_t at = snapshots_offset;
+  for (std::uint32_t i = 0; i < nb_snapshots; ++i) {
+    if (at > file.size() || file.size() - at < 40)
+      return make_error(ErrorCode::truncated, at, "qcow2: snapshot table entry " + std::to_string(i) + " lies beyond the end of the input");
+    const std::byte* e = file.data() + at;
+    Qcow2Snapshot sn;
+    sn.entry_offset = at;
+    sn.l1_table_offset = load_be64(e);
+    sn.l1_size = load_be32(e + 8);
+    const std::uint16_t id_size = load_be16(e + 12), name_size = load_be16(e + 14);
+    sn.date_sec = load_be32(e + 16);
+    sn.date_nsec = load_be32(e + 20);
+    sn.vm_clock_nsec = load_be64(e + 24);
+    sn.vm_state_size = load_be32(e + 32);
+    const std::uint32_t extra = load_be32(e + 36);
+    const std::uint64_t need = 40 + std::uint64_t{extra} + id_size + name_size;
+    if (file.size() - at < need)
+      return make_error(ErrorCode::truncated, at, "qcow2: snapshot table entry " + std::to_string(i) + " runs past the end of the input");
+    sn.disk_size = img.size;
+    if (extra >= 8) sn.vm_state_size = load_be64(e + 40);  // vm_state_size_large
+    if (extra >= 16) sn.disk_size = load_be64(e + 48);
+    sn.id = std::string(as_chars(file.subspan(at + 40 + extra, id_size)));
+    sn.name = std::string(as_chars(file.subspan(at + 40 + extra + id_size, name_size)));
+    img.snapshots.push_back(std::move(sn));
+    at += (need + 7) / 8 * 8;  // entries are 8-byte aligned
+  }
+  return img;
+}
+
+Result<const Qcow2Snapshot*> choose_snapshot(const Qcow2Image& image, std::string_view which) {
+  auto list = [&] {
+    std::string s;
+    for (const Qcow2Snapshot& sn : image.snapshots)
+      s += (s.empty() ? "" : ", ") + sn.id + " '" + sn.name + "'" + (sn.vm_state_size ? "" : " (disk only)");
+    return s.empty() ? std::string("none") : s;
+  };
+  if (which.empty()) {
+    const Qcow2Snapshot* found = nullptr;
+    std::size_t with_state = 0;
+    for (const Qcow2Snapshot& sn : image.snapshots)
+      if (sn.vm_state_size) {
+        found = &sn;
+        ++with_state;
+      }
+    if (with_state == 1) return found;
+    return make_error(ErrorCode::usage, Error::no_offset,
+                      with_state == 0 ? "qcow2 image without a snapshot that has a VM state (snapshots: " + list() + ")"
+                                      : "qcow2 image with " + std::to_string(with_state) +
+                                            " snapshots that have a VM state: name one (snapshots: " + list() + ")");
+  }
+  for (const Qcow2Snapshot& sn : image.snapshots)
+    if (sn.id == which) return &sn;
+  for (const Qcow2Snapshot& sn : image.snapshots)
+    if (sn.name == which) return &sn;
+  return make_error(ErrorCode::usage, Error::no_offset,
+                    "no snapshot '" + std::string(which) + "' in this qcow2 image (snapshots: " + list() + ")");
+}
+
+namespace {
+
+class VmstateReader final : public SequentialReader {
+ public:
+  VmstateReader(Bytes file, const Qcow2Image& img, const Qcow2Snapshot& sn, std::string name)
+      : file_(file), name_(std::move(name)), cluster_bits_(img.cluster_bits), cluster_(std::uint64_t{1} << img.cluster_bits),
+        extended_(img.extended_l2), compression_type_(img.compression_type), sn_(sn) {
+    l2_bits_ = cluster_bits_ - (extended_ ? 4 : 3);
+    const unsigned shift = cluster_bits_ + l2_bits_;
+    // size_to_l1(): the first L1 entry past the disk holds the VM state.
+    const std::uint64_t l1_index = (sn.disk_size >> shift) + ((sn.disk_size & ((std::uint64_t{1} << shift) - 1)) != 0);
+    base_ = shift >= 64 || l1_index >= (std::uint64_t{1} << (64 - shift)) ? UINT64_MAX : l1_index << shift;
+  }
+
+  Result<std::size_t> read(std::span<std::byte> out) override {
+    if (base_ == UINT64_MAX) return make_error(ErrorCode::corrupt, sn_.entry_offset, "qcow2: the snapshot's disk size puts its VM state beyond 2^64");
+    std::size_t n = 0;
+    while (n < out.size() && pos_ < sn_.vm_state_size) {
+      const std::uint64_t guest = base_ + pos_;
+      const std::uint64_t in_cluster = guest & (cluster_ - 1);
+      const std::size_t take = static_cast<std::size_t>(
+          std::min<std::uint64_t>({cluster_ - in_cluster, sn_.vm_state_size - pos_, out.size() - n}));
+      MIGSCOPE_TRY(copy(guest, in_cluster, out.data() + n, take));
+      n += take;
+      pos_ += take;
+    }
+    return n;
+  }
+  std::string name() const override { return name_; }
+
+ private:
+  // The bytes [in_cluster, in_cluster + len) of the guest cluster at `guest`.
+  Status copy(std::uint64_t guest, std::uint64_t in_cluster, std::byte* out, std::size_t len) {
+    const std::uint64_t l1_index = guest >> (cluster_bits_ + l2_bits_);
+    if (l1_index >= sn_.l1_size) return zeros(out, len);
+    const std::uint64_t l1_at = sn_.l1_table_offset + 8 * l1_index;
+    if (sn_.l1_table_offset > file_.size() || l1_at > file_.size() - 8)
+      return make_error(ErrorCode::corrupt, sn_.entry_offset, "qcow2: the snapshot's L1 table at " + hex(sn_.l1_table_offset) + " lies beyond the end of the input");
+    const std::uint64_t l2_table = load_be64(file_.data() + l1_at) & kOffsetMask;
+    if (l2_table == 0) return zeros(out, len);
+    const std::uint64_t entry_size = extended_ ? 16 : 8;
+    const std::uint64_t l2_index = (guest >> cluster_bits_) & ((std::uint64_t{1} << l2_bits_) - 1);
+    const std::uint64_t l2_at = l2_table + entry_size * l2_index;
+    if (l2_table > file_.size() || l2_at > file_.size() - entry_size)
+      return make_error(ErrorCode::corrupt, l1_at, "qcow2: L1 entry points at an L2 table " + hex(l2_table) + " beyond the end of the input");
+    const std::uint64_t entry = load_be64(file_.data() + l2_at);
+    if (entry & kCompressed) return compressed(entry, l2_at, in_cluster, out, len);
+    const std::uint64_t host = entry & kOffsetMask;
+    if (extended_) {
+      // 32 subclusters: bitmap bits 0-31 allocated, 32-63 reads as zero.
+      const std::uint64_t bitmap = load_be64(file_.data() + l2_at + 8);
+      const std::uint64_t sub = cluster_ / 32;
+      while (len > 0) {
+        const unsigned i = static_cast<unsigned>(in_cluster / sub);
+        const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(len, sub - in_cluster % sub));
+        if (((bitmap >> (32 + i)) & 1) != 0 || ((bitmap >> i) & 1) == 0 || host == 0) MIGSCOPE_TRY(zeros(out, take));
+        else MIGSCOPE_TRY(data(host, in_cluster, out, take, l2_at));
+        out += take;
+        len -= take;
+        in_cluster += take;
+      }
+      return {};
+    }
+    if ((entry & kZeroFlag) || host == 0) return zeros(out, len);
+    return data(host, in_cluster, out, len, l2_at);
+  }
+
+  static Status zeros(std::byte* out, std::size_t len) {
+    std::memset(out, 0, len);
+    return {};
+  }
+
+  Status data(std::uint64_t host, std::uint64_t in_cluster, std::byte* out, std::size_t len, std::uint64_t l2_at) {
+    if (host > file_.size() || in_cluster + len > file_.size() - host)
+      return make_error(ErrorCode::truncated, l2_at, "qcow2: L2 entry points at a cluster " + hex(host) + " beyond the end of the input");
+    std::memcpy(out, file_.data() + host + in_cluster, len);
+    return {};
+  }
+
+  Status compressed(std::uint64_t entry, std::uint64_t l2_at, std::uint64_t in_cluster, std::byte* out, std::size_t len) {
+    const unsigned x = 62 - (cluster_bits_ - 8);
+    const std::uint64_t host = entry & ((std::uint64_t{1} << x) - 1);
+    const std::uint64_t sectors = ((entry >> x) & ((std::uint64_t{1} << (cluster_bits_ - 8)) - 1)) + 1;
+    if (compression_type_ != 0)
+      return make_error(ErrorCode::unsupported, l2_at, "qcow2: a zstd-compressed cluster in the VM state (not readable yet)");
+    if (host != cached_host_) {
+      std::uint64_t avail = sectors * 512 - (host & 511);
+      if (host > file_.size()) return make_error(ErrorCode::truncated, l2_at, "qcow2: a compressed cluster beyond the end of the input");
+      avail = std::min<std::uint64_t>(avail, file_.size() - host);
+      cluster_buf_.resize(static_cast<std::size_t>(cluster_));
+      z_stream zs{};
+      if (inflateInit2(&zs, -12) != Z_OK) return make_error(ErrorCode::io, l2_at, "zlib: inflateInit2 failed");
+      zs.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(file_.data() + host));
+      zs.avail_in = static_cast<uInt>(avail);
+      zs.next_out = reinterpret_cast<Bytef*>(cluster_buf_.data());
+      zs.avail_out = static_cast<uInt>(cluster_);
+      const int rc = inflate(&zs, Z_FINISH);
+      const bool whole = (rc == Z_STREAM_END || rc == Z_BUF_ERROR || rc == Z_OK) && zs.avail_out == 0;
+      inflateEnd(&zs);
+      if (!whole) return corrupt(host, "a compressed cluster does not inflate to a whole cluster");
+      cached_host_ = host;
+    }
+    std::memcpy(out, cluster_buf_.data() + in_cluster, len);
+    return {};
+  }
+
+  Bytes file_;
+  std::string name_;
+  unsigned cluster_bits_;
+  std::uint64_t cluster_;
+  bool extended_;
+  std::uint8_t compression_type_;
+  Qcow2Snapshot sn_;
+  unsigned l2_bits_ = 0;
+  std::uint64_t base_ = 0;
+  std::uint64_t pos_ = 0;
+  std::vector<std::byte> cluster_buf_;
+  std::uint64_t cached_host_ = UINT64_MAX;
+};
+
+}  // namespace
+
+std::unique_ptr<SequentialReader> open_vmstate(Bytes file, const Qcow2Image& image, const Qcow2Snapshot& snapshot,
+                                               std::string name) {
+  return std::make_unique<VmstateReader>(file, image, snapshot, std::move(name));
+}
+
+}  // namespace migscope

@@ -1,0 +1,22 @@
+// Reading a qcow2 internal snapshot's VM state (the savevm stream QEMU wrote
+// past the end of the virtual disk) as a SequentialReader, straight from the
+// image file through the snapshot's L1/L2 tables: no QEMU, no copy of the image.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "migscope/input.h"
+
+namespace migscope {
+
+/// True for a file that starts with the qcow2 magic "QFI\xfb".
+bool starts_like_qcow2(Bytes head) noexcept;
+
+/// The `snapshot.vm_state_size` bytes of its VM state. `file` (the whole
+/// image, mapped) must outlive the reader; unallocated and zero clusters and
+/// subclusters read as zeros, deflate-compressed clusters are inflated.
+std::unique_ptr<SequentialReader> open_vmstate(Bytes file, const Qcow2Image& image, const Qcow2Snapshot& snapshot,
+                                               std::string name);
+
+}  // namespace migscope
