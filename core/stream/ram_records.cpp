@@ -51,6 +51,7 @@ Result<std::uint32_t> RamParser::block_for(Cursor& c, bool continued, std::uint6
 
 Status RamParser::parse_mapped_ram(Cursor& c, RamBlock& block) {
   std::uint64_t at = c.offset();
+  block.mapped_ram_header_offset = at;
   MIGSCOPE_TRY(c.need(28, "MappedRamHeader"));
   std::uint32_t version = c.be32();
   std::uint64_t page_size = c.be64();

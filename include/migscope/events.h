@@ -104,6 +104,7 @@ struct RamBlock {
   std::uint64_t bitmap_offset = 0;  ///< mapped-ram: absolute file offsets
   std::uint64_t pages_offset = 0;
   std::uint64_t header_offset = 0;  ///< where the block entry starts
+  std::uint64_t mapped_ram_header_offset = 0;  ///< mapped-ram: where its MappedRamHeader starts
 };
 
 enum class PageKind : std::uint8_t { zero, page, xbzrle, compressed, mapped };

@@ -106,6 +106,26 @@ struct ExtractReport {
 /// when everything succeeded (on error nothing that looks complete is left).
 Result<ExtractReport> extract(const Dump& dump, const ExtractOptions& options);
 
+// ---- cat: the bare QEMU stream inside any input --------------------------------
+
+struct CatOptions {
+  std::string output;  ///< a file to write (created under a temporary name, renamed when complete); empty: `out`
+  bool force = false;  ///< replace an existing output file
+};
+
+struct CatReport {
+  std::uint64_t bytes = 0;          ///< of stream written
+  std::size_t rebased_blocks = 0;   ///< mapped-ram blocks whose file offsets were rebased
+  std::uint64_t rebased_by = 0;     ///< what was subtracted from them (the wrapper's header)
+};
+
+/// Write the QEMU stream as QEMU wrote it: a libvirt payload decompressed, a
+/// qcow2 snapshot's VM state, a compressed dump. A stream of mapped-ram
+/// blocks inside a wrapper (a sparse libvirt save) has file offsets that
+/// count the wrapper's header: they are rebased, so the output is an
+/// equivalent bare mapped-ram stream (zero runs stay holes in a file).
+Result<CatReport> cat(const Dump& dump, const CatOptions& options, const TextOutput& out);
+
 // ---- check: the vmstate static checker ----------------------------------------
 
 /// A document to check: a -dump-vmstate file, a vmdesc JSON file, or a

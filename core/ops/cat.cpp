@@ -1,0 +1,153 @@
+// cat: the stream bytes from the walked bytes (the mapped file, or the
+// decompressed / qcow2-read spool), with mapped-ram offsets rebased when a
+// wrapper's header precedes the stream.
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include <unistd.h>
+
+#include "migscope/ops.h"
+#include "ops/text_output.h"
+#include "sinks/output_dir.h"
+#include "wire/endian.h"
+
+namespace migscope::ops {
+
+namespace {
+
+struct BlockTable : StreamVisitor {
+  std::vector<RamBlock> blocks;
+  Status on_ram_blocks(const SectionInfo&, std::span<const RamBlock> b) override {
+    blocks.assign(b.begin(), b.end());
+    return {};
+  }
+};
+
+// 8 bytes of the output replaced by a rebased big-endian offset.
+struct Patch {
+  std::uint64_t at;  // offset in the stream
+  std::byte value[8];
+};
+
+bool all_zero(const std::byte* p, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    if (p[i] != std::byte{0}) return false;
+  return true;
+}
+
+}  // namespace
+
+// QEMU aligns each mapped-ram page region to 1 MiB of the file
+// (MAPPED_RAM_FILE_OFFSET_ALIGNMENT); moving regions must keep that.
+constexpr std::uint64_t kRegionAlignment = 1u << 20;
+
+Result<CatReport> cat(const Dump& dump, const CatOptions& options, const TextOutput& out) {
+  const Bytes all = dump.bytes();
+  const std::uint64_t base = dump.location().stream_offset;
+  CatReport report;
+  // Without mapped-ram regions the output is all[base, end) at 0. With them
+  // (a sparse libvirt save: offsets count the libvirt header), the stream up
+  // to the first region goes to 0 and everything from there moves down by
+  // `shift` (base rounded down to the alignment, so regions stay aligned),
+  // with a hole between; the headers' offsets are rebased by `shift`.
+  std::uint64_t first_region = all.size(), shift = base;
+  std::vector<Patch> patches;
+  if (base != 0) {
+    BlockTable table;
+    MIGSCOPE_TRY(dump.walk(table));
+    for (const RamBlock& b : table.blocks)
+      if (b.mapped_ram && (b.bitmap_offset != 0 || b.pages_offset != 0))
+        first_region = std::min({first_region, b.bitmap_offset, b.pages_offset});
+    if (first_region < all.size()) shift = base / kRegionAlignment * kRegionAlignment;
+    for (const RamBlock& b : table.blocks) {
+      if (!b.mapped_ram || (b.bitmap_offset == 0 && b.pages_offset == 0)) continue;
+      if (b.bitmap_offset < first_region || b.pages_offset < first_region || b.mapped_ram_header_offset < base)
+        return make_error(ErrorCode::corrupt, b.mapped_ram_header_offset,
+                          "mapped-ram offsets of block '" + std::string(b.name) + "' point before the stream's start");
+      for (auto [field, value] : {std::pair{12u, b.bitmap_offset}, std::pair{20u, b.pages_offset}}) {
+        Patch p;
+        p.at = b.mapped_ram_header_offset + field;  // in `all`
+        store_be64(p.value, value - shift);
+        patches.push_back(p);
+      }
+      ++report.rebased_blocks;
+    }
+    std::sort(patches.begin(), patches.end(), [](const Patch& a, const Patch& b) { return a.at < b.at; });
+    if (report.rebased_blocks) report.rebased_by = shift;
+  }
+  // Where a byte of `all` goes in the output.
+  auto dest = [&](std::uint64_t src) { return src < first_region ? src - base : src - shift; };
+  const std::uint64_t prefix_end = std::min<std::uint64_t>(first_region, all.size());
+  report.bytes = first_region < all.size() ? all.size() - shift : all.size() - base;
+
+  // The pieces in output order, split at the patches; `emit(dest, bytes, n)`.
+  static const std::byte kZeros[4096] = {};
+  auto write_all = [&](auto&& emit) -> Status {
+    auto span = [&](std::uint64_t from, std::uint64_t to) -> Status {
+      for (const Patch& p : patches) {
+        if (p.at + 8 <= from || p.at >= to) continue;
+        MIGSCOPE_TRY(emit(dest(from), all.data() + from, static_cast<std::size_t>(p.at - from)));
+        MIGSCOPE_TRY(emit(dest(p.at), p.value, 8));
+        from = p.at + 8;
+      }
+      return emit(dest(from), all.data() + from, static_cast<std::size_t>(to - from));
+    };
+    MIGSCOPE_TRY(span(base, prefix_end));
+    if (prefix_end < all.size()) {
+      for (std::uint64_t at = prefix_end - base; at < prefix_end - shift;) {  // the hole
+        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(sizeof kZeros, prefix_end - shift - at));
+        MIGSCOPE_TRY(emit(at, kZeros, n));
+        at += n;
+      }
+      MIGSCOPE_TRY(span(prefix_end, all.size()));
+    }
+    return {};
+  };
+
+  if (options.output.empty()) {
+    OutputBuffer buffer(out);
+    MIGSCOPE_TRY(write_all([&](std::uint64_t, const std::byte* p, std::size_t n) -> Status {
+      buffer.buffer().Write({reinterpret_cast<const char*>(p), n});
+      return {};
+    }));
+    MIGSCOPE_TRY(buffer.finish());
+    return report;
+  }
+
+  // A file: under a temporary name, zero runs left as holes, renamed when complete.
+  std::string dir = ".", leaf = options.output;
+  if (const auto slash = options.output.rfind('/'); slash != std::string::npos) {
+    dir = slash == 0 ? "/" : options.output.substr(0, slash);
+    leaf = options.output.substr(slash + 1);
+  }
+  if (leaf.empty() || leaf == "." || leaf == "..")
+    return make_error(ErrorCode::usage, Error::no_offset, "'" + options.output + "' names a directory, not a file");
+  MIGSCOPE_ASSIGN(OutputDir target, OutputDir::open(dir, options.force));
+  MIGSCOPE_TRY(target.reserve(leaf));
+  MIGSCOPE_ASSIGN(int fd, target.create(leaf, report.bytes));
+  constexpr std::size_t kChunk = 64u << 10;
+  MIGSCOPE_TRY(write_all([&](std::uint64_t at, const std::byte* p, std::size_t n) -> Status {
+    while (n > 0) {
+      const std::size_t take = std::min(n, kChunk - static_cast<std::size_t>(at % kChunk));
+      if (!all_zero(p, take)) {
+        for (std::size_t done = 0; done < take;) {
+          const ssize_t w = ::pwrite(fd, p + done, take - done, static_cast<off_t>(at + done));
+          if (w < 0 && errno == EINTR) continue;
+          if (w <= 0)
+            return make_error(ErrorCode::io, Error::no_offset, "cannot write " + options.output + ": " + std::strerror(errno));
+          done += static_cast<std::size_t>(w);
+        }
+      }
+      p += take;
+      at += take;
+      n -= take;
+    }
+    return {};
+  }));
+  MIGSCOPE_TRY(target.commit());
+  return report;
+}
+
+}  // namespace migscope::ops
