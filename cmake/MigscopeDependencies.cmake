@@ -27,5 +27,17 @@ set_target_properties(migscope::xxhash PROPERTIES IMPORTED_LOCATION ${XXHASH_LIB
 add_library(migscope_xxhash INTERFACE)
 target_link_libraries(migscope_xxhash INTERFACE migscope::xxhash)
 
+# LZO (liblzo2): lzop is one of libvirt's save image formats and Boost.Iostreams
+# has no lzop filter; core/input/lzop.cpp reads the container and decompresses
+# its blocks with lzo1x_decompress_safe.
+find_path(LZO2_INCLUDE_DIR lzo/lzo1x.h)
+find_library(LZO2_LIBRARY lzo2)
+if(NOT LZO2_INCLUDE_DIR OR NOT LZO2_LIBRARY)
+  message(FATAL_ERROR "LZO not found (lzo/lzo1x.h, liblzo2): apt-get install liblzo2-dev")
+endif()
+add_library(migscope::lzo2 UNKNOWN IMPORTED GLOBAL)
+set_target_properties(migscope::lzo2 PROPERTIES IMPORTED_LOCATION ${LZO2_LIBRARY}
+  INTERFACE_INCLUDE_DIRECTORIES ${LZO2_INCLUDE_DIR})
+
 find_package(ZLIB REQUIRED)
 find_package(Threads REQUIRED)

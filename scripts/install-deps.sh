@@ -8,9 +8,9 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config xz-utils
   libboost-iostreams-dev libboost-program-options-dev
-  rapidjson-dev libxxhash-dev zlib1g-dev
+  rapidjson-dev libxxhash-dev zlib1g-dev liblzo2-dev
   libgtest-dev libbenchmark-dev
-  libxml2-utils
+  libxml2-utils lzop
 )
 if [ "${1:-}" = "--full" ]; then
   packages+=(clang libclang-rt-14-dev)

@@ -581,6 +581,59 @@ TEST(Hostile, LyingQcow2Images) {
   }
 }
 
+// libvirt's lzop format (4): lzop's own container around LZO1X blocks, read
+// by core/input/lzop.cpp. Block sizes are checked before anything is
+// allocated or read: a claimed 4 GiB block costs nothing.
+TEST(Hostile, LyingLzopWrappers) {
+  Scratch s;
+  const std::string xml = "<domain><name>x</name></domain>";
+  const auto data_len = static_cast<std::uint32_t>(xml.size());
+  auto b = ram_stream({{"pc.ram", 16 * kPage}}, [](StreamBuilder& w) { w.ram_page(0, "pc.ram", 1); });
+  const std::string stream = s.write("plain.mig", b);
+  // As libvirt runs it: from a pipe, so the header has no name (38 bytes).
+  ASSERT_EQ(std::system(("lzop -c < '" + stream + "' > '" + s.path("plain.mig.lzo") + "'").c_str()), 0)
+      << "lzop missing (scripts/install-deps.sh installs it)";
+  const std::string lzo = test::read_file(s.path("plain.mig.lzo"));
+  constexpr std::size_t kBlock = 38;  // the first block header
+  ASSERT_GT(lzo.size(), kBlock + 12);
+  auto with_be32 = [&](std::size_t at, std::uint32_t v) {
+    std::string t = lzo;
+    for (int i = 0; i < 4; ++i) t[at + static_cast<std::size_t>(i)] = static_cast<char>((v >> (24 - 8 * i)) & 0xff);
+    return t;
+  };
+  std::string flipped_sum = lzo;
+  flipped_sum[kBlock + 8] ^= 0x01;
+  struct Case {
+    std::string name, bytes;
+    const char* expect;
+  };
+  const Case cases[] = {
+      {"lzop cut in half", libvirt_save(data_len, 4, xml + lzo.substr(0, lzo.size() / 2)), "lzop block 1"},
+      {"lzop cut inside its header", libvirt_save(data_len, 4, xml + lzo.substr(0, 20)), "lzop header"},
+      {"lzop cut before its end marker", libvirt_save(data_len, 4, xml + lzo.substr(0, lzo.size() - 4)), "lzop block 2"},
+      {"lzop block claiming 4 GiB", libvirt_save(data_len, 4, xml + with_be32(kBlock, 0xfffffff0u)), "64 MiB"},
+      {"lzop block size 0xffffffff", libvirt_save(data_len, 4, xml + with_be32(kBlock, 0xffffffffu)), "0xffffffff"},
+      {"lzop block claiming 64 MiB", libvirt_save(data_len, 4, xml + with_be32(kBlock, 64u << 20)), "lzop block 1"},
+      {"lzop compressed size 4 GiB", libvirt_save(data_len, 4, xml + with_be32(kBlock + 4, 0xffffffffu)), "compressed size"},
+      {"lzop with a flipped checksum", libvirt_save(data_len, 4, xml + flipped_sum), "Adler-32"},
+      {"bare lzop cut in half", lzo.substr(0, lzo.size() / 2), "lzop block 1"},
+  };
+  for (const Case& c : cases) {
+    const std::string file = s.write("case.save", c.bytes);
+    for (const char* cmd : {"info", "state", "hash"}) {
+      CliRun r = migscope(s, std::string(cmd) + " '" + file + "' >/dev/null", 25);
+      expect_clean(r, {5}, true, c.name + ": migscope " + cmd);
+      EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.name << ": " << r.err;
+    }
+  }
+  const std::string good = s.write("good.save", libvirt_save(data_len, 4, xml + lzo));
+  CliRun direct = migscope(s, "hash '" + stream + "'");
+  CliRun wrapped = migscope(s, "hash '" + good + "'");
+  EXPECT_EQ(direct.status, 0) << direct.err;
+  EXPECT_EQ(wrapped.status, 0) << wrapped.err;
+  EXPECT_EQ(direct.out, wrapped.out);
+}
+
 TEST(Hostile, TerminalEscapesInNamesAreNotPrinted) {
   Scratch s;
   const std::string evil = "\x1b]0;owned\x07\x1b[2J";

@@ -9,6 +9,8 @@
 #include <boost/iostreams/filter/zstd.hpp>
 #include <boost/iostreams/filtering_stream.hpp>
 
+#include "input/lzop.h"
+
 namespace migscope {
 
 namespace {
@@ -85,8 +87,7 @@ Result<std::unique_ptr<SequentialReader>> make_decompressor(Bytes compressed, Co
         return make_error(ErrorCode::io, file_offset, std::string("cannot start the decompressor: ") + e.what());
       }
     case Compression::lzop:
-      return make_error(ErrorCode::unsupported, file_offset,
-                        "lzop-compressed stream: not readable yet (lzop -dc it first)");
+      return make_lzop_reader(compressed, std::move(name), file_offset);
     case Compression::none:
       break;
   }

@@ -7,9 +7,11 @@
 #   OUT/vmdesc   trailer JSON NUL idstr NUL body, for every device section
 #   OUT/xbzrle   XBZRLE deltas from the xbzrle stream, plus hand-made ones
 #   OUT/checker  pairs of -dump-vmstate subsets and of vmdesc trailers, NUL-separated
+#   OUT/lzop     files made by the real lzop (small streams, every method and checksum
+#                option, a filter, empty, one byte) and the payloads of libvirt's lzop saves
 set -eu
 migscope=$1 corpus=$2 out=$3
-rm -rf "$out.tmp" && mkdir -p "$out.tmp/stream" "$out.tmp/vmdesc" "$out.tmp/xbzrle" "$out.tmp/checker"
+rm -rf "$out.tmp" && mkdir -p "$out.tmp/stream" "$out.tmp/vmdesc" "$out.tmp/xbzrle" "$out.tmp/checker" "$out.tmp/lzop"
 python3 - "$migscope" "$corpus" "$out.tmp" <<'PY'
 import glob, hashlib, json, os, random, struct, subprocess, sys
 migscope, corpus, out = sys.argv[1:4]
@@ -110,6 +112,29 @@ for i in range(20):
     if len(vmdescs) >= 2:
         a, b = random.sample(vmdescs, 2)
         put("checker", a + b"\0" + b)
+
+# lzop: as libvirt runs it (`lzop -c` from a pipe) and with the other options.
+def lzop(data, *opts):
+    try:
+        r = subprocess.run(["lzop", "-c", *opts], input=data, capture_output=True)
+    except OSError:
+        return None  # no lzop: scripts/install-deps.sh installs it
+    return r.stdout if r.returncode == 0 else None
+small = [open(p, "rb").read() for p in streams if os.path.getsize(p) <= 400 << 10][:4]
+inputs = [b"", b"x", bytes(random.getrandbits(8) for _ in range(3000)) + bytes(300 << 10)] + small
+options = [[], ["-9"], ["-1"], ["-CC"], ["--crc32", "-CC"], ["-F"], ["--filter=3"]]
+for i, data in enumerate(inputs):
+    for opts in (options if i < 3 else options[:3]):
+        z = lzop(data, *opts)
+        if z:
+            put("lzop", z)
+for path in sorted(glob.glob(os.path.join(corpus, "wrapped", "*-lzop.save"))):
+    data = open(path, "rb").read()
+    if len(data) > 92:
+        data_len = struct.unpack("<I", data[20:24])[0]
+        payload = data[92 + data_len:]
+        if payload[:4] == b"\x89LZO" and len(payload) <= 1 << 20:
+            put("lzop", payload)
 PY
 rm -rf "$out" && mv "$out.tmp" "$out"
-for k in stream vmdesc xbzrle checker; do echo "$k: $(ls "$out/$k" | wc -l) seeds"; done
+for k in stream vmdesc xbzrle checker lzop; do echo "$k: $(ls "$out/$k" | wc -l) seeds"; done
