@@ -39,6 +39,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   if (loc->stream_offset > size) std::abort();
+  // A compressed stream or a qcow2 image is not walked in place: Dump::open
+  // decompresses or reads it first (the wrapper readers have their own targets).
+  if (loc->compression != Compression::none || loc->format == InputFormat::qcow2) {
+    StreamVisitor nothing;
+    auto refused = walk_stream(file, *loc, {}, nothing);
+    if (refused.ok() || refused.error().code != ErrorCode::usage) std::abort();
+    return 0;
+  }
   std::optional<Vmdesc> vmdesc;
   if (auto trailer = find_vmdesc_trailer(file.subspan(loc->stream_offset), loc->stream_offset)) {
     if (trailer->offset + 5 + trailer->json.size() != size) std::abort();
