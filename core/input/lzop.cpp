@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "wire/cursor.h"
+#include "wire/hex.h"
 
 namespace migscope {
 
@@ -23,11 +24,6 @@ constexpr std::uint16_t kOldestLzop = 0x0900;
 constexpr std::uint16_t kV0940 = 0x0940;
 constexpr std::uint32_t kSplitMark = 0xffffffffu;
 
-std::string hex(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 bool starts_with_magic(Bytes b) {
   return b.size() >= sizeof kMagic && std::memcmp(b.data(), kMagic, sizeof kMagic) == 0;

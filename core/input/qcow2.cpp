@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "wire/endian.h"
+#include "wire/hex.h"
 
 namespace migscope {
 
@@ -25,11 +26,6 @@ constexpr std::uint64_t kIncompatExtendedL2 = 1ull << 4;
 constexpr std::uint64_t kKnownIncompat = 0x1f;  // dirty, corrupt, data file, compression type, extended L2
 constexpr std::uint32_t kMaxSnapshots = 65536;  // QCOW_MAX_SNAPSHOTS
 
-std::string hex(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 Error corrupt(std::uint64_t at, std::string what) { return make_error(ErrorCode::corrupt, at, "qcow2: " + std::move(what)); }
 

@@ -23,6 +23,25 @@ Result<std::string> slurp(const std::string& path) {
   return s.str();
 }
 
+// Spool `reader` (at most `limit` bytes) into `s.file`, where a plain stream
+// must start: that is what gets walked. `what` names it in errors.
+Status walk_spooled(OpenStream& s, SequentialReader& reader, std::uint64_t limit, const std::string& what,
+                    std::uint64_t at) {
+  auto spooled = InputFile::spool(reader, limit);
+  if (!spooled.ok()) return std::move(spooled).error();
+  s.file = std::move(spooled).value();
+  auto inner = locate_stream(s.file.bytes());
+  if (!inner.ok()) {
+    Error e = std::move(inner).error();
+    e.detail = what + ": " + e.detail;
+    return e;
+  }
+  if (inner->format != InputFormat::qemu_stream || inner->compression != Compression::none)
+    return make_error(ErrorCode::not_a_stream, at, what + " is not a QEMU stream but another wrapper");
+  s.location.stream_offset = inner->stream_offset;
+  return {};
+}
+
 // A compressed stream (a libvirt save of format 1-5, a compressed dump):
 // decompressed into an unlinked temporary file, which is then walked; the
 // input stays mapped for its header and domain XML.
@@ -35,28 +54,8 @@ Status decompress(OpenStream& s) {
                   make_decompressor(payload, s.location.compression, name, s.location.payload_offset));
   // A migration stream compresses well (zero-page records), but not without bound.
   const std::uint64_t limit = std::max<std::uint64_t>(std::uint64_t{1} << 30, payload.size() * std::uint64_t{1024});
-  auto spooled = InputFile::spool(*reader, limit);
-  if (!spooled.ok()) return std::move(spooled).error();
-  s.file = std::move(spooled).value();
-  auto inner = locate_stream(s.file.bytes());
-  if (!inner.ok()) {
-    Error e = std::move(inner).error();
-    e.detail = "the decompressed " + std::string(compression_name(s.location.compression)) + " data: " + e.detail;
-    return e;
-  }
-  if (inner->format != InputFormat::qemu_stream || inner->compression != Compression::none)
-    return make_error(ErrorCode::not_a_stream, s.location.payload_offset,
-                      "the decompressed " + std::string(compression_name(s.location.compression)) +
-                          " data is not a QEMU stream but another wrapper");
-  s.location.stream_offset = inner->stream_offset;
-  return {};
-}
-
-}  // namespace
-
-Result<OpenStream> open_stream(const std::string& path, const OpenOptions& options) {
-  MIGSCOPE_ASSIGN(InputFile file, InputFile::open(path));
-  return open_stream(std::move(file), options);
+  return walk_spooled(s, *reader, limit, "the decompressed " + std::string(compression_name(s.location.compression)) + " data",
+                      s.location.payload_offset);
 }
 
 // A qcow2 image: the chosen snapshot's VM state, read through its L1/L2
@@ -78,19 +77,14 @@ Status read_snapshot(OpenStream& s, const std::string& which) {
                       "qcow2 snapshot " + chosen->id + " claims a VM state of " + std::to_string(chosen->vm_state_size) +
                           " bytes in an image of " + std::to_string(image.size()));
   auto reader = open_vmstate(image, qcow2, *chosen, s.container.path());
-  auto spooled = InputFile::spool(*reader, limit);
-  if (!spooled.ok()) return std::move(spooled).error();
-  s.file = std::move(spooled).value();
-  auto inner = locate_stream(s.file.bytes());
-  if (!inner.ok()) {
-    Error e = std::move(inner).error();
-    e.detail = "the VM state of qcow2 snapshot " + chosen->id + ": " + e.detail;
-    return e;
-  }
-  if (inner->format != InputFormat::qemu_stream || inner->compression != Compression::none)
-    return make_error(ErrorCode::not_a_stream, chosen->entry_offset, "the VM state of qcow2 snapshot " + chosen->id + " is not a QEMU stream");
-  s.location.stream_offset = inner->stream_offset;
-  return {};
+  return walk_spooled(s, *reader, limit, "the VM state of qcow2 snapshot " + chosen->id, chosen->entry_offset);
+}
+
+}  // namespace
+
+Result<OpenStream> open_stream(const std::string& path, const OpenOptions& options) {
+  MIGSCOPE_ASSIGN(InputFile file, InputFile::open(path));
+  return open_stream(std::move(file), options);
 }
 
 // Locate the stream (decompressing it, or reading it out of a qcow2 snapshot,

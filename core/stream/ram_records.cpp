@@ -4,16 +4,11 @@
 #include <string>
 
 #include "stream/format.h"
+#include "wire/hex.h"
 
 namespace migscope {
 
 namespace {
-
-std::string hex(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 bool is_power_of_two(std::uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 

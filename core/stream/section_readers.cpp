@@ -3,17 +3,9 @@
 #include <cstdio>
 #include <string>
 
+#include "wire/hex.h"
+
 namespace migscope {
-
-namespace {
-
-std::string hex(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-}  // namespace
 
 // spapr/htab: be32 header; 0xffffffff = no HPT; > 0 = htab_shift (first pass);
 // 0 = chunks (be32 index, be16 n_valid, be16 n_invalid, n_valid x 16 bytes) up to an all-zero one.

@@ -11,6 +11,7 @@
 #include "stream/section_readers.h"
 #include "vmdesc/decoder.h"
 #include "vmdesc/vmdesc.h"
+#include "wire/hex.h"
 
 namespace migscope {
 
@@ -44,17 +45,7 @@ namespace {
 
 using namespace wire;
 
-std::string hex(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
-std::string hex_digits(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 std::string quoted(std::string_view s) {
   std::string q;
