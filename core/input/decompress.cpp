@@ -1,14 +1,16 @@
 #include "input/decompress.h"
 
+#include <algorithm>
+#include <cstring>
 #include <exception>
 
-#include <boost/iostreams/device/array.hpp>
 #include <boost/iostreams/filter/bzip2.hpp>
 #include <boost/iostreams/filter/gzip.hpp>
 #include <boost/iostreams/filter/lzma.hpp>
 #include <boost/iostreams/filter/zstd.hpp>
 #include <boost/iostreams/filtering_stream.hpp>
 
+#include "input/input.h"
 #include "input/lzop.h"
 
 namespace migscope {
@@ -19,11 +21,37 @@ namespace io = boost::iostreams;
 
 constexpr std::streamsize kBuffer = 1 << 20;
 
+// The compressed bytes, handed to the filter from the mapping; what the
+// filter has consumed leaves the resident set behind it (else a multi-GB
+// payload stays mapped in: 2.4 GB of RSS for a 2.5 GB zstd save).
+class MappedSource {
+ public:
+  using char_type = char;
+  using category = io::source_tag;
+  MappedSource(Bytes mapping, std::uint64_t begin) : mapping_(mapping), pos_(begin), released_(begin) {}
+  std::streamsize read(char* out, std::streamsize n) {
+    if (pos_ >= mapping_.size()) return -1;
+    const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(static_cast<std::uint64_t>(n), mapping_.size() - pos_));
+    std::memcpy(out, mapping_.data() + pos_, take);
+    pos_ += take;
+    if (pos_ - released_ >= kReleaseStep) {
+      release_mapped_range(mapping_, released_, pos_);
+      released_ = pos_;
+    }
+    return static_cast<std::streamsize>(take);
+  }
+
+ private:
+  static constexpr std::uint64_t kReleaseStep = 16u << 20;
+  Bytes mapping_;
+  std::uint64_t pos_, released_;
+};
+
 // Boost's filters report damage by exceptions or by the stream's bad bit;
 // both become an Error here, the boundary.
 class DecompressingReader final : public SequentialReader {
  public:
-  DecompressingReader(Bytes compressed, Compression kind, std::string name, std::uint64_t file_offset)
+  DecompressingReader(Bytes mapping, std::uint64_t begin, Compression kind, std::string name, std::uint64_t file_offset)
       : kind_(kind), name_(std::move(name)), file_offset_(file_offset) {
     switch (kind) {
       case Compression::gzip: in_.push(io::gzip_decompressor(io::gzip::default_window_bits, kBuffer), kBuffer); break;
@@ -32,7 +60,7 @@ class DecompressingReader final : public SequentialReader {
       case Compression::zstd: in_.push(io::zstd_decompressor(kBuffer), kBuffer); break;
       default: break;
     }
-    in_.push(io::array_source(reinterpret_cast<const char*>(compressed.data()), compressed.size()), kBuffer);
+    in_.push(MappedSource(mapping, begin), kBuffer);
   }
 
   Result<std::size_t> read(std::span<std::byte> out) override {
@@ -82,7 +110,7 @@ Result<std::unique_ptr<SequentialReader>> make_decompressor(Bytes compressed, Co
     case Compression::zstd:
       try {
         return std::unique_ptr<SequentialReader>(
-            std::make_unique<DecompressingReader>(compressed, kind, std::move(name), file_offset));
+            std::make_unique<DecompressingReader>(compressed, 0, kind, std::move(name), file_offset));
       } catch (const std::exception& e) {
         return make_error(ErrorCode::io, file_offset, std::string("cannot start the decompressor: ") + e.what());
       }

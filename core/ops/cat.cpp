@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include "input/input.h"
 #include "migscope/ops.h"
 #include "ops/text_output.h"
 #include "sinks/output_dir.h"
@@ -92,7 +93,16 @@ Result<CatReport> cat(const Dump& dump, const CatOptions& options, const TextOut
         MIGSCOPE_TRY(emit(dest(p.at), p.value, 8));
         from = p.at + 8;
       }
-      return emit(dest(from), all.data() + from, static_cast<std::size_t>(to - from));
+      // In 8 MiB pieces, each dropped from the resident set once written
+      // (the walked bytes are a read-only mapping).
+      constexpr std::uint64_t kPiece = 8u << 20;
+      for (std::uint64_t at = from; at < to;) {
+        const std::uint64_t end = std::min(to, at + kPiece);
+        MIGSCOPE_TRY(emit(dest(at), all.data() + at, static_cast<std::size_t>(end - at)));
+        release_mapped_range(all, at, end);
+        at = end;
+      }
+      return {};
     };
     MIGSCOPE_TRY(span(base, prefix_end));
     if (prefix_end < all.size()) {
