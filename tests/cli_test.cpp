@@ -320,3 +320,31 @@ TEST_F(Cli, DropInErrorsExit1AndAreOneLine) {
 
 }  // namespace
 }  // namespace migscope::test
+
+namespace migscope::test {
+namespace {
+
+TEST_F(Cli, AStreamCutInsideItsTrailerIsNeverSuccess) {
+  std::string p = corpus_stream();
+  if (p.empty()) GTEST_SKIP() << "corpus not built";
+  const std::string whole = read_file(p);
+  for (std::size_t cut : {std::size_t{200}, std::size_t{1}, whole.size() / 20}) {
+    const std::string f = write("cut.mig", whole.substr(0, whole.size() - cut));
+    for (const char* cmd : {"state", "info", "hash", "extract -o out"}) {
+      CommandRun r = run(std::string(cmd) + " " + quote(f));
+      EXPECT_EQ(r.status, 5) << cmd << " cut " << cut << ": " << r.err;
+    }
+  }
+}
+
+TEST_F(Cli, AnEmptyDocumentIsNotADumpVmstateFile) {
+  const std::string e = write("empty.json", "{}");
+  CommandRun c = run("check " + quote(e) + " " + quote(e));
+  EXPECT_EQ(c.status, 5) << c.err;
+  EXPECT_NE(c.err.find("not a -dump-vmstate document"), std::string::npos) << c.err;
+  CommandRun d = run("-s " + quote(e) + " -d " + quote(e), "vmstate-static-checker");
+  EXPECT_NE(d.status, 0) << d.err;
+}
+
+}  // namespace
+}  // namespace migscope::test

@@ -581,15 +581,31 @@ TEST(Walker, TrailingGarbageWarns) {
   EXPECT_TRUE(contains(s->warnings[0].text, "5 bytes after EOF")) << s->warnings[0].text;
 }
 
-TEST(Walker, TrailerWithWrongLengthWarns) {
+TEST(Walker, TrailerLongerThanTheInputIsTruncated) {
+  // A trailer whose length runs past the end: the file was cut inside it.
   StreamBuilder b;
   b.header().configuration("pc").eof().u8(0x06).be32(100).raw(R"({"devices": []})");
+  Recorder r;
+  auto s = walk(b, r);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::truncated);
+  EXPECT_TRUE(contains(s.error().detail, "VMDESCRIPTION trailer of 100 bytes")) << s.error().detail;
+  StreamBuilder cut;
+  cut.header().configuration("pc").eof().u8(0x06).u8(0);
+  auto t = walk(cut, r);
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.error().code, ErrorCode::truncated);
+}
+
+TEST(Walker, TrailerShorterThanTheRestWarns) {
+  StreamBuilder b;
+  b.header().configuration("pc").eof().u8(0x06).be32(2).raw(R"({"devices": []})");
   Recorder r;
   auto s = walk(b, r);
   ASSERT_TRUE(s.ok()) << s.error().message();
   EXPECT_FALSE(s->trailer_offset.has_value());
   ASSERT_EQ(s->warnings.size(), 1u);
-  EXPECT_TRUE(contains(s->warnings[0].text, "VMDESCRIPTION length 100")) << s->warnings[0].text;
+  EXPECT_TRUE(contains(s->warnings[0].text, "VMDESCRIPTION length 2")) << s->warnings[0].text;
 }
 
 // ---------------------------------------------------------------------------

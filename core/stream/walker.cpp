@@ -86,7 +86,15 @@ class Walker {
       }
       return std::move(st).error();
     }
-    read_trailer(c);
+    if (Status st = read_trailer(c); !st.ok()) {
+      if (partial) {
+        summary_.end_offset = c.offset();
+        summary_.footers = footers_.value_or(false);
+        summary_.ram_blocks = ram_.blocks();
+        *partial = std::move(summary_);
+      }
+      return std::move(st).error();
+    }
     if (guessed_ends_ > 0)
       summary_.warnings.push_back({c.offset(),
                                    std::to_string(guessed_ends_) + " section(s) had their end guessed, having no description and no footers",
@@ -159,8 +167,8 @@ class Walker {
     }
   }
 
-  void read_trailer(Cursor& c) {
-    if (c.at_end()) return;
+  Status read_trailer(Cursor& c) {
+    if (c.at_end()) return {};
     const std::uint64_t at = c.offset();
     if (c.remaining() >= 5 && static_cast<std::uint8_t>(*c.data()) == kVmdescription) {
       std::uint32_t len = load_be32(c.data() + 1);
@@ -168,13 +176,21 @@ class Walker {
         summary_.trailer_offset = at;
         summary_.trailer_length = len;
         c.skip(c.remaining());
-        return;
+        return {};
       }
+      // A trailer cut short is a truncated file, whatever was decoded before it.
+      if (len > c.remaining() - 5)
+        return make_error(ErrorCode::truncated, at,
+                          "VMDESCRIPTION trailer of " + std::to_string(len) + " bytes, but only " +
+                              std::to_string(c.remaining() - 5) + " follow: the input was cut short");
       summary_.warnings.push_back({at, "VMDESCRIPTION length " + std::to_string(len) + " does not reach the end of the input (" +
                                            std::to_string(c.remaining() - 5) + " bytes follow)"});
-      return;
+      return {};
     }
+    if (c.remaining() >= 1 && static_cast<std::uint8_t>(*c.data()) == kVmdescription)
+      return make_error(ErrorCode::truncated, at, "VMDESCRIPTION trailer cut inside its length");
     summary_.warnings.push_back({at, std::to_string(c.remaining()) + " bytes after EOF are not a VMDESCRIPTION trailer"});
+    return {};
   }
 
   Status read_configuration(Cursor& c, std::uint64_t at) {
