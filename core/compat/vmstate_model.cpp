@@ -306,6 +306,10 @@ Result<VmstateDump> build_dump(const rapidjson::Document& doc, const ParseLimits
     dump.sections.push_back(std::move(section));
     return {};
   }));
+  // QEMU's -dump-vmstate always names the machine and lists device classes:
+  // an empty or foreign document must not pass a release gate as "no findings".
+  if (!dump.has_machine_entry && dump.sections.empty())
+    return json::path_error(root, "no \"vmschkmachine\" entry and no device sections: not a -dump-vmstate document");
   dump.reindex();
   return dump;
 }
