@@ -8,5 +8,9 @@ bash scripts/build.sh
 dump=build/corpus/streams/x86_64-q35-7.2.mig
 echo "== migscope info $dump"
 build/tools/migscope info "$dump"
-echo "== migscope state $dump"
-build/tools/migscope state "$dump"
+state=build/setup-state.json
+echo "== migscope state $dump > $state"
+build/tools/migscope state "$dump" > "$state"
+echo "$(wc -l < "$state") lines of device state JSON in $state; its first devices:"
+head -n 12 "$state"
+echo "..."
