@@ -20,15 +20,20 @@ ErrorCode print_state(const StreamArgs& args) {
     report_error(args.prog, args.file, dump.error());
     return dump.error().code;
   }
-  if (!dump->vmdesc())
+  auto no_description = [&] {
     std::fprintf(stderr, "%s: %s: note: no VMDESCRIPTION trailer: device sections are shown as raw bytes (give --vmdesc FILE)\n",
                  args.prog.c_str(), args.file.c_str());
+  };
+  // A decompressed stream's trailer is known once it has been walked.
+  const bool pending = dump->description_pending();
+  if (!pending && !dump->vmdesc()) no_description();
   ops::StateOptions options;
   options.memory = args.memory;
   options.keep_going = args.keep_going;
   options.page_size = args.page_size;
   options.helper_threads = all_cores();  // mapping work off the walk
   auto summary = ops::state(*dump, options, ops::TextOutput::to_file(stdout));
+  if (pending && summary.ok() && !dump->vmdesc()) no_description();
   if (!summary.ok()) {
     report_error(args.prog, args.file, summary.error());
     return summary.error().code;

@@ -45,7 +45,7 @@ bool all_zero(const std::byte* p, std::size_t n) {
 constexpr std::uint64_t kRegionAlignment = 1u << 20;
 
 Result<CatReport> cat(const Dump& dump, const CatOptions& options, const TextOutput& out) {
-  const Bytes all = dump.bytes();
+  MIGSCOPE_ASSIGN(const Bytes all, dump.random_access());
   const std::uint64_t base = dump.location().stream_offset;
   CatReport report;
   // Without mapped-ram regions the output is all[base, end) at 0. With them

@@ -46,13 +46,14 @@ Status write_json_file(OutputDir& dir, const std::string& name, Fn&& fn) {
 Result<ExtractReport> extract(const Dump& dump, const ExtractOptions& options) {
   const OpenStream& s = dump.stream();
   MIGSCOPE_ASSIGN(OutputDir out, OutputDir::open(options.dir, options.force));
-  if (s.vmdesc) MIGSCOPE_TRY(out.reserve("desc.json"));
+  // A decompressed stream's description is known after the walk: reserve its name anyway.
+  if (s.vmdesc || dump.description_pending()) MIGSCOPE_TRY(out.reserve("desc.json"));
   MIGSCOPE_TRY(out.reserve("state.json"));
 
   // One pass over the stream: every page record written where it belongs
   // (later versions overwrite earlier ones), on a worker with threads > 1.
-  PageIndex index(s.bytes());
-  StreamingExtractor extractor(s.bytes(), index, out, options.threads > 1, /*release_behind=*/true);
+  PageIndex index(s.walk_span());
+  StreamingExtractor extractor(s.walk_span(), index, out, options.threads > 1, /*release_behind=*/true);
   StreamFanout pass1({&index, &extractor});
   WalkOptions walk;
   walk.page_size = options.page_size;

@@ -12,11 +12,12 @@
 #include "ram/page_index.h"
 #include "sinks/inorder_hasher.h"
 #include "sinks/page_hasher.h"
+#include "stream/open.h"
 
 namespace migscope::ops {
 
 Result<HashReport> hash(const Dump& dump, const HashOptions& options, const TextOutput& out) {
-  const Bytes file = dump.bytes();
+  const Bytes file = dump.stream().walk_span();
   const unsigned threads = options.threads == 0 ? 1 : options.threads;
   PageIndex index(file);
   // The hasher drops what it has hashed from the resident set itself, so the
@@ -27,12 +28,14 @@ Result<HashReport> hash(const Dump& dump, const HashOptions& options, const Text
   MIGSCOPE_TRY(first_pass.finish());
   if (!summary.ok()) return std::move(summary).error();
 
+  // The walk has read all of a window: pass 2 reads it where it lies.
+  MIGSCOPE_ASSIGN(const Bytes all, dump.random_access());
   OutputBuffer buffer(out);
   PageHashOptions pass2;
   pass2.threads = threads;
   pass2.release_behind = true;
   pass2.whole_hash_budget = options.whole_hash_budget.value_or((std::uint64_t{64} << 30) + 64 * dump.size());
-  auto blocks = hash_pages(file, index, pass2, buffer.buffer(), &first_pass);
+  auto blocks = hash_pages(all, index, pass2, buffer.buffer(), &first_pass);
   buffer.flush();
   if (!blocks.ok()) return std::move(blocks).error();
   MIGSCOPE_TRY(buffer.finish());

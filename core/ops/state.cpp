@@ -42,7 +42,7 @@ Result<WalkSummary> state(const Dump& dump, const StateOptions& options, const T
   // then written by a nested walk when the state reaches the RAM section.
   std::optional<PageIndex> index;
   if (options.memory) {
-    index.emplace(dump.bytes());
+    index.emplace(dump.stream().walk_span());
     MIGSCOPE_TRY(dump.walk(*index, walk));
   }
   OutputBuffer buffer(out);
@@ -50,7 +50,7 @@ Result<WalkSummary> state(const Dump& dump, const StateOptions& options, const T
   StateJsonSink sink(w);
   if (index)
     sink.set_memory_writer([&](json::PyWriter& writer) -> Status {
-      MemoryJson memory(writer, dump.bytes(), *index);
+      MemoryJson memory(writer, dump.stream().walk_span(), *index);
       MIGSCOPE_TRY(dump.walk(memory, walk));
       return {};
     });
@@ -67,6 +67,7 @@ Result<WalkSummary> state(const Dump& dump, const StateOptions& options, const T
 }
 
 Status desc(const Dump& dump, const TextOutput& out) {
+  MIGSCOPE_TRY(dump.random_access());  // a window's trailer is at its end
   const OpenStream& s = dump.stream();
   if (!s.vmdesc)
     return make_error(ErrorCode::unsupported, Error::no_offset,

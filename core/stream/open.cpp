@@ -4,6 +4,7 @@
 
 #include "input/decompress.h"
 #include "input/qcow2.h"
+#include "stream/growing_walk.h"
 
 #include <cerrno>
 #include <cstring>
@@ -23,15 +24,19 @@ Result<std::string> slurp(const std::string& path) {
   return s.str();
 }
 
-// Spool `reader` (at most `limit` bytes) into `s.file`, where a plain stream
-// must start: that is what gets walked. `what` names it in errors.
-Status walk_spooled(OpenStream& s, SequentialReader& reader, std::uint64_t limit, const std::string& what,
+// Produce `reader` (at most `limit` bytes) into `s.window`, on its own thread,
+// where a plain stream must start: that is what gets walked. `what` names it
+// in errors.
+Status start_window(OpenStream& s, std::unique_ptr<SequentialReader> reader, std::uint64_t limit, const std::string& what,
                     std::uint64_t at) {
-  auto spooled = InputFile::spool(reader, limit);
-  if (!spooled.ok()) return std::move(spooled).error();
-  s.file = std::move(spooled).value();
-  auto inner = locate_stream(s.file.bytes());
+  MIGSCOPE_ASSIGN(s.window, StreamWindow::start(std::move(reader), limit, s.container.path()));
+  s.description_known = false;
+  // Enough of it to know what it is (a header is far shorter).
+  const std::uint64_t head = s.window->wait_for(4096);
+  if (const Error* e = s.window->failure(); e && head < 8) return *e;
+  auto inner = locate_stream(Bytes{s.window->base(), static_cast<std::size_t>(head)});
   if (!inner.ok()) {
+    if (const Error* e = s.window->failure()) return *e;
     Error e = std::move(inner).error();
     e.detail = what + ": " + e.detail;
     return e;
@@ -41,6 +46,37 @@ Status walk_spooled(OpenStream& s, SequentialReader& reader, std::uint64_t limit
   s.location.stream_offset = inner->stream_offset;
   return {};
 }
+
+// Skips what a first, deferred walk already gave the visitor (see DeferredWalk)
+// when the stream has to be walked again with its description.
+class ResumingVisitor final : public StreamVisitor {
+ public:
+  ResumingVisitor(StreamVisitor& inner, const DeferredWalk& d) : inner_(inner), d_(d) {}
+  Status on_configuration(const Configuration& c) override {
+    return d_.configuration_delivered ? Status{} : inner_.on_configuration(c);
+  }
+  Status on_command(const Command& c) override { return c.offset < d_.events_from ? Status{} : inner_.on_command(c); }
+  Status on_section(const SectionEvent& ev) override {
+    return ev.offset < d_.events_from ? Status{} : inner_.on_section(ev);
+  }
+  Status on_ram_blocks(const SectionInfo& s, std::span<const RamBlock> blocks) override {
+    if (!blocks.empty() && blocks.back().header_offset < d_.delivered_before) return {};
+    return inner_.on_ram_blocks(s, blocks);
+  }
+  Status on_pages(std::span<const RamBlock> blocks, std::span<const PageRecord> pages) override {
+    std::size_t skip = 0;
+    while (skip < pages.size() && pages[skip].file_offset < d_.delivered_before) ++skip;
+    if (skip == pages.size()) return {};
+    return inner_.on_pages(blocks, pages.subspan(skip));
+  }
+  Status on_ram_discard(std::span<const RamBlock> blocks, const RamDiscard& d) override {
+    return d.offset < d_.delivered_before ? Status{} : inner_.on_ram_discard(blocks, d);
+  }
+
+ private:
+  StreamVisitor& inner_;
+  const DeferredWalk& d_;
+};
 
 // A compressed stream (a libvirt save of format 1-5, a compressed dump):
 // decompressed into an unlinked temporary file, which is then walked; the
@@ -54,7 +90,7 @@ Status decompress(OpenStream& s) {
                   make_decompressor(payload, s.location.compression, name, s.location.payload_offset));
   // A migration stream compresses well (zero-page records), but not without bound.
   const std::uint64_t limit = std::max<std::uint64_t>(std::uint64_t{1} << 30, payload.size() * std::uint64_t{1024});
-  return walk_spooled(s, *reader, limit, "the decompressed " + std::string(compression_name(s.location.compression)) + " data",
+  return start_window(s, std::move(reader), limit, "the decompressed " + std::string(compression_name(s.location.compression)) + " data",
                       s.location.payload_offset);
 }
 
@@ -77,7 +113,7 @@ Status read_snapshot(OpenStream& s, const std::string& which) {
                       "qcow2 snapshot " + chosen->id + " claims a VM state of " + std::to_string(chosen->vm_state_size) +
                           " bytes in an image of " + std::to_string(image.size()));
   auto reader = open_vmstate(image, qcow2, *chosen, s.container.path());
-  return walk_spooled(s, *reader, limit, "the VM state of qcow2 snapshot " + chosen->id, chosen->entry_offset);
+  return start_window(s, std::move(reader), limit, "the VM state of qcow2 snapshot " + chosen->id, chosen->entry_offset);
 }
 
 }  // namespace
@@ -97,9 +133,29 @@ Result<OpenStream> open_input(InputFile file, const std::string& snapshot = {}) 
   else if (!snapshot.empty())
     return make_error(ErrorCode::usage, Error::no_offset, "a snapshot was named, but the input is not a qcow2 image");
   if (s.location.compression != Compression::none) MIGSCOPE_TRY(decompress(s));
-  s.trailer = find_vmdesc_trailer(s.stream_bytes(), s.location.stream_offset);
+  // A window's trailer is learnt by its first walk (or by complete()).
+  if (!s.window) s.trailer = find_vmdesc_trailer(s.stream_bytes(), s.location.stream_offset);
   return s;
 }
+
+Bytes OpenStream::bytes() const noexcept {
+  if (window) return Bytes{window->base(), static_cast<std::size_t>(window->filled())};
+  return file.bytes();
+}
+
+Status OpenStream::complete() {
+  if (!window) return {};
+  MIGSCOPE_TRY(window->wait_all());
+  if (description_known) return {};
+  trailer = find_vmdesc_trailer(stream_bytes(), location.stream_offset);
+  if (trailer && external_vmdesc.empty()) {
+    MIGSCOPE_ASSIGN(Vmdesc v, Vmdesc::parse(trailer->json, trailer->offset + 5));
+    vmdesc.emplace(std::move(v));
+  }
+  description_known = true;
+  return {};
+}
+
 
 Result<OpenStream> open_stream(InputFile file, const OpenOptions& options) {
   MIGSCOPE_ASSIGN(OpenStream s, open_input(std::move(file), options.snapshot));
@@ -113,6 +169,7 @@ Result<OpenStream> open_stream(InputFile file, const OpenOptions& options) {
       return e;
     }
     s.vmdesc.emplace(std::move(parsed).value());
+    s.description_known = true;  // the window's own trailer is not needed
   } else if (s.trailer) {
     MIGSCOPE_ASSIGN(Vmdesc v, Vmdesc::parse(s.trailer->json, s.trailer->offset + 5));
     s.vmdesc.emplace(std::move(v));
@@ -147,7 +204,15 @@ Result<Dump> Dump::open(SequentialReader& reader, const std::string& vmdesc_path
 const Qcow2Snapshot* Dump::snapshot() const noexcept { return stream_->snapshot ? &*stream_->snapshot : nullptr; }
 
 const std::string& Dump::path() const noexcept { return stream_->file.path(); }
-Bytes Dump::bytes() const noexcept { return stream_->bytes(); }
+Bytes Dump::bytes() const noexcept {
+  (void)stream_->complete();  // errors: see random_access()
+  return stream_->bytes();
+}
+Result<Bytes> Dump::random_access() const {
+  MIGSCOPE_TRY(stream_->complete());
+  return stream_->bytes();
+}
+bool Dump::description_pending() const noexcept { return !stream_->description_known; }
 const StreamLocation& Dump::location() const noexcept { return stream_->location; }
 const Vmdesc* Dump::vmdesc() const noexcept { return stream_->vmdesc ? &*stream_->vmdesc : nullptr; }
 std::uint64_t Dump::input_size() const noexcept { return stream_->input().size(); }
@@ -158,13 +223,40 @@ bool Dump::vmdesc_from_file() const noexcept { return !stream_->external_vmdesc.
 std::size_t Dump::device_count() const noexcept { return stream_->vmdesc ? stream_->vmdesc->device_count() : 0; }
 
 Result<WalkSummary> Dump::walk(StreamVisitor& visitor, WalkOptions options, WalkSummary* partial) const {
+  OpenStream& s = *stream_;
   options.vmdesc = vmdesc();
-  return walk_stream(bytes(), stream_->walk_location(), options, visitor, partial);
+  if (!s.window) return walk_stream(s.bytes(), s.walk_location(), options, visitor, partial);
+  // A window is walked as it grows (and so says why, if its source failed).
+  const GrowingInput in{s.window->base(), s.window->reserved(), s.window.get()};
+  // The stream may end well before its source does (damage after the last
+  // byte QEMU wrote, a missing end marker): that is damage too.
+  auto checked = [&](Result<WalkSummary> r) -> Result<WalkSummary> {
+    if (r.ok() && s.window->failure()) return *s.window->failure();
+    return r;
+  };
+  if (s.description_known) return checked(walk_growing(in, s.walk_location(), options, visitor, partial, nullptr));
+  DeferredWalk learnt;
+  auto summary = checked(walk_growing(in, s.walk_location(), options, visitor, partial, &learnt));
+  if (!learnt.needs_description) {
+    if (summary.ok()) {
+      s.trailer = learnt.trailer;
+      if (learnt.vmdesc) s.vmdesc.emplace(std::move(*learnt.vmdesc));
+      s.description_known = true;
+    }
+    return summary;
+  }
+  // Rare (a stream without section footers, ...): the whole stream, then
+  // again with the description, past what the visitor has had.
+  MIGSCOPE_TRY(s.complete());
+  options.vmdesc = vmdesc();
+  ResumingVisitor resume(visitor, learnt);
+  return checked(walk_growing(in, s.walk_location(), options, resume, partial, nullptr));
 }
 
 Result<std::string> read_vmdesc_json(const std::string& path) {
   MIGSCOPE_ASSIGN(InputFile file, InputFile::open(path));
   MIGSCOPE_ASSIGN(OpenStream s, open_input(std::move(file)));
+  MIGSCOPE_TRY(s.complete());
   if (!s.trailer)
     return make_error(ErrorCode::unsupported, Error::no_offset,
                       "no VMDESCRIPTION trailer (postcopy, suppress-vmdesc or a truncated stream)");

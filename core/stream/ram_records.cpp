@@ -64,6 +64,7 @@ Status RamParser::parse_mapped_ram(Cursor& c, RamBlock& block) {
     return make_error(ErrorCode::corrupt, at + 20, "mapped-ram pages offset " + hex(block.pages_offset) + " is not page aligned");
   std::uint64_t num_pages = block.length / options_.page_size;
   std::uint64_t bitmap_bytes = (num_pages + 63) / 64 * 8;
+  c.fill_to_end();  // page regions lie at fixed offsets ahead: the whole input is needed
   std::uint64_t end = c.offset() + c.remaining();
   if (block.bitmap_offset > end || bitmap_bytes > end - block.bitmap_offset)
     return make_error(ErrorCode::truncated, at + 12,
@@ -96,7 +97,7 @@ Status RamParser::parse_mem_size(Cursor& c, std::uint64_t total, std::uint64_t a
     // Postcopy: a per-block page size follows when it differs from the host's.
     // It is not announced; a power of two in the advised summary is one (a
     // following name length byte + ASCII never is).
-    if (options_.postcopy_page_sizes != 0 && c.remaining() >= 8) {
+    if (options_.postcopy_page_sizes != 0 && c.has(8)) {
       std::uint64_t v = load_be64(c.data());
       if (is_power_of_two(v) && (v & options_.postcopy_page_sizes) != 0 && v >= 1024) {
         block.page_size = v;

@@ -31,7 +31,7 @@ Status read_storage_attributes(Cursor& c) {
     if (flags & 0x04) return make_error(ErrorCode::corrupt, at, "storage attributes: the source reported an error (ERROR flag)");
     if (flags & 0x02) {
       MIGSCOPE_ASSIGN(std::uint64_t count, c.read_be64("storage attributes count"));
-      if (count > c.remaining())
+      if (count > SIZE_MAX || !c.has(static_cast<std::size_t>(count)))
         return make_error(ErrorCode::truncated, c.offset() - 8,
                           "storage attributes count " + std::to_string(count) + " exceeds the bytes left");
       c.skip(static_cast<std::size_t>(count));
@@ -53,7 +53,7 @@ Status read_storage_keys(Cursor& c) {
     if (flags == 0x04) return make_error(ErrorCode::corrupt, at, "storage keys: the source reported an error (ERROR flag)");
     if (flags != 0x02) return make_error(ErrorCode::corrupt, at, "storage keys record with unknown flags " + hex(flags));
     MIGSCOPE_ASSIGN(std::uint64_t count, c.read_be64("storage keys count"));
-    if (count > c.remaining())
+    if (count > SIZE_MAX || !c.has(static_cast<std::size_t>(count)))
       return make_error(ErrorCode::truncated, c.offset() - 8, "storage keys count " + std::to_string(count) + " exceeds the bytes left");
     c.skip(static_cast<std::size_t>(count));
   }
@@ -80,7 +80,7 @@ Status read_dirty_bitmap(Cursor& c) {
       MIGSCOPE_TRY(c.read_bytes(12, "dirty bitmap chunk (start sector, sector count)"));
       if (!(flags & 0x02)) {
         MIGSCOPE_ASSIGN(std::uint64_t size, c.read_be64("dirty bitmap buffer size"));
-        if (size > c.remaining())
+        if (size > SIZE_MAX || !c.has(static_cast<std::size_t>(size)))
           return make_error(ErrorCode::truncated, c.offset() - 8, "dirty bitmap buffer size " + std::to_string(size) + " exceeds the bytes left");
         c.skip(static_cast<std::size_t>(size));
       }
@@ -122,7 +122,7 @@ Result<VfioEnd> read_vfio(Cursor& c) {
     if (marker == kEnd) return VfioEnd::end_of_state;
     if (marker == kData) {
       MIGSCOPE_ASSIGN(std::uint64_t size, c.read_be64("vfio data size"));
-      if (size > c.remaining())
+      if (size > SIZE_MAX || !c.has(static_cast<std::size_t>(size)))
         return make_error(ErrorCode::truncated, c.offset() - 8, "vfio data size " + std::to_string(size) + " exceeds the bytes left");
       c.skip(static_cast<std::size_t>(size));
     } else if (marker == kConfig) {

@@ -7,6 +7,7 @@
 
 #include "json/json_util.h"
 #include "stream/format.h"
+#include "stream/growing_walk.h"
 #include "stream/ram_records.h"
 #include "stream/section_readers.h"
 #include "vmdesc/decoder.h"
@@ -66,13 +67,34 @@ bool plausible_next_type(std::uint8_t b) {
 class Walker {
  public:
   Walker(Bytes file, const StreamLocation& where, const WalkOptions& options, StreamVisitor& visitor)
-      : file_(file), options_(options), visitor_(visitor), ram_(RamOptions{}),
+      : file_(file), options_(options), vmdesc_(options.vmdesc), visitor_(visitor), ram_(RamOptions{}),
         releaser_(file, options.release_behind ? options.prefetch_threads : 0) {
     summary_.stream_offset = where.stream_offset;
   }
 
+  /// Over a range still growing: `file` spans its whole reservation, of which
+  /// `filled` bytes are there. With `deferred`, and no description given,
+  /// sections that need the description are kept aside until the trailer
+  /// (the description) arrives, and then decoded and reported in order.
+  Walker(Bytes file, std::uint64_t filled, GrowingRange* range, const StreamLocation& where,
+         const WalkOptions& options, StreamVisitor& visitor, DeferredWalk* deferred)
+      : Walker(file, where, options, visitor) {
+    filled_ = filled;
+    growing_ = range;
+    deferred_ = options.vmdesc ? nullptr : deferred;
+  }
+
   Result<WalkSummary> run(WalkSummary* partial) {
-    Cursor c(file_, 0);
+    Result<WalkSummary> r = run_walk(partial);
+    // Sections kept aside for a description that never came: reported as the
+    // mapped walk reports them without one (opaque), before the error.
+    if (!r.ok() && !queue_.empty() && !(deferred_ && deferred_->needs_description)) (void)replay(nullptr);
+    return r;
+  }
+
+ private:
+  Result<WalkSummary> run_walk(WalkSummary* partial) {
+    Cursor c = growing_ ? Cursor(file_.data(), filled_, growing_, 0) : Cursor(file_, 0);
     MIGSCOPE_TRY(c.seek(summary_.stream_offset, "stream start"));
     MIGSCOPE_TRY(c.need(8, "stream header"));
     c.skip(8);  // magic and version were checked by locate_stream
@@ -86,7 +108,9 @@ class Walker {
       }
       return std::move(st).error();
     }
-    if (Status st = read_trailer(c); !st.ok()) {
+    Status st = read_trailer(c);
+    if (st.ok() && deferred_) st = learn_description(c);
+    if (!st.ok()) {
       if (partial) {
         summary_.end_offset = c.offset();
         summary_.footers = footers_.value_or(false);
@@ -105,13 +129,76 @@ class Walker {
     return std::move(summary_);
   }
 
- private:
+  // The end of a deferred walk: the trailer, if any, is the description the
+  // sections kept aside are decoded with.
+  Status learn_description(const Cursor& c) {
+    const std::uint64_t end = c.offset();
+    Bytes stream = file_.subspan(summary_.stream_offset, end - summary_.stream_offset);
+    deferred_->trailer = find_vmdesc_trailer(stream, summary_.stream_offset);
+    if (deferred_->trailer) {
+      auto parsed = Vmdesc::parse(deferred_->trailer->json, deferred_->trailer->offset + 5);
+      if (!parsed.ok()) return std::move(parsed).error();
+      deferred_->vmdesc.emplace(std::move(parsed).value());
+      vmdesc_ = &*deferred_->vmdesc;
+      // RAM was read with another page size than the description's (a target
+      // whose page size the configuration does not state): its pages are wrong.
+      if (!options_.page_size && vmdesc_->page_size() && *vmdesc_->page_size() != summary_.page_size)
+        return make_error(ErrorCode::unsupported, deferred_->trailer->offset,
+                          "the description at the end of the stream gives page size " +
+                              std::to_string(*vmdesc_->page_size()) + ", but RAM was read with " +
+                              std::to_string(summary_.page_size) + " (" + std::string(summary_.page_size_source) + ")");
+    }
+    return replay(vmdesc_);
+  }
+
+  Status needs_description(std::uint64_t at) {
+    deferred_->needs_description = true;
+    deferred_->delivered_before = at;
+    deferred_->events_from = queue_.empty() ? at : (queue_.front().is_section ? queue_.front().event.offset : queue_.front().command.offset);
+    deferred_->configuration_delivered = summary_.configuration.has_value();
+    return make_error(ErrorCode::unsupported, at, "this stream must be walked with its description known first");
+  }
+
+  // Report what was kept aside, in stream order, decoding the kept sections
+  // with `vmdesc` (or as opaque without one).
+  Status replay(const Vmdesc* vmdesc) {
+    vmdesc_ = vmdesc;
+    std::vector<Queued> queue = std::move(queue_);
+    queue_.clear();
+    queueing_ = false;
+    for (Queued& q : queue) {
+      if (!q.is_section) {
+        q.command.payload = Bytes{q.bytes.data(), q.bytes.size()};
+        MIGSCOPE_TRY(visitor_.on_command(q.command));
+        continue;
+      }
+      SectionEvent& ev = q.event;
+      if (!q.kept) {
+        MIGSCOPE_TRY(visitor_.on_section(ev));
+        continue;
+      }
+      SectionInfo& info = *const_cast<SectionInfo*>(ev.info);
+      if (q.fresh) info.kind = classify(info.idstr, info.instance_id, &info.desc);
+      Cursor kept(Bytes{q.bytes.data(), q.bytes.size()}, ev.offset);
+      MIGSCOPE_TRY(kept.seek(ev.body_offset, "kept section body"));
+      std::optional<FieldValue> state;
+      MIGSCOPE_TRY(read_named_body(kept, info, ev.type, state));
+      ev.body_end = kept.offset();
+      ev.body = Bytes{q.bytes.data() + (ev.body_offset - ev.offset), ev.body_end - ev.body_offset};
+      ev.state = state ? &*state : nullptr;
+      MIGSCOPE_TRY(read_footer(kept, info, ev));
+      ev.end = kept.offset();
+      MIGSCOPE_TRY(visitor_.on_section(ev));
+    }
+    return {};
+  }
+
   void choose_page_size(const Configuration* config) {
     if (options_.page_size) {
       summary_.page_size = *options_.page_size;
       summary_.page_size_source = "option";
-    } else if (options_.vmdesc && options_.vmdesc->page_size()) {
-      summary_.page_size = *options_.vmdesc->page_size();
+    } else if (vmdesc_ && vmdesc_->page_size()) {
+      summary_.page_size = *vmdesc_->page_size();
       summary_.page_size_source = "vmdesc";
     } else if (config && config->target_page_bits && *config->target_page_bits >= 10 && *config->target_page_bits <= 20) {
       summary_.page_size = std::uint64_t{1} << *config->target_page_bits;
@@ -168,6 +255,7 @@ class Walker {
   }
 
   Status read_trailer(Cursor& c) {
+    c.fill_to_end();
     if (c.at_end()) return {};
     const std::uint64_t at = c.offset();
     if (c.remaining() >= 5 && static_cast<std::uint8_t>(*c.data()) == kVmdescription) {
@@ -212,7 +300,7 @@ class Walker {
         conf.target_page_bits = bits;
       } else if (sub == "configuration/capabilities") {
         MIGSCOPE_ASSIGN(std::uint32_t count, c.read_be32("capability count"));
-        if (count > c.remaining())
+        if (!c.has(count))
           return make_error(ErrorCode::corrupt, c.offset() - 4,
                             "capability count " + std::to_string(count) + " exceeds the bytes left");
         for (std::uint32_t i = 0; i < count; ++i) {
@@ -225,6 +313,8 @@ class Walker {
       } else if (const rapidjson::Value* desc = configuration_subsection_desc(sub)) {
         auto v = decode_device(*desc, c, sub);
         if (!v.ok()) return std::move(v).error();
+      } else if (deferred_) {
+        return needs_description(sub_at);
       } else {
         return make_error(ErrorCode::unsupported, sub_at,
                           "unknown configuration subsection " + quoted(sub) + " and no description of it in the vmdesc");
@@ -236,8 +326,8 @@ class Walker {
   }
 
   const rapidjson::Value* configuration_subsection_desc(std::string_view name) const {
-    if (!options_.vmdesc || !options_.vmdesc->configuration()) return nullptr;
-    const auto* subs = json::member(*options_.vmdesc->configuration(), "subsections");
+    if (!vmdesc_ || !vmdesc_->configuration()) return nullptr;
+    const auto* subs = json::member(*vmdesc_->configuration(), "subsections");
     if (!subs || !subs->IsArray()) return nullptr;
     for (const auto& s : subs->GetArray())
       if (s.IsObject() && json::string_member(s, "vmsd_name") == name) return &s;
@@ -291,7 +381,14 @@ class Walker {
       default:
         break;
     }
-    MIGSCOPE_TRY(visitor_.on_command(cmd));
+    if (queueing_) {
+      Queued q;
+      q.command = cmd;
+      q.bytes.assign(cmd.payload.begin(), cmd.payload.end());
+      MIGSCOPE_TRY(keep(q));
+    } else {
+      MIGSCOPE_TRY(visitor_.on_command(cmd));
+    }
     if (cmd.cmd == kCmdPostcopyRamDiscard) {
       RamDiscard discard;
       discard.offset = at;
@@ -352,8 +449,8 @@ class Walker {
     if (idstr == "dirty-bitmap") return SectionKind::dirty_bitmap;
     if (idstr == "block") return SectionKind::block;
     if (idstr == "vfio" || (idstr.size() > 5 && idstr.substr(idstr.size() - 5) == "/vfio")) return SectionKind::vfio;
-    if (options_.vmdesc) {
-      if (const auto* d = options_.vmdesc->device(idstr, instance)) {
+    if (vmdesc_) {
+      if (const auto* d = vmdesc_->device(idstr, instance)) {
         *desc = as_description(d);
         return SectionKind::device;
       }
@@ -392,27 +489,78 @@ class Walker {
     ev.offset = at;
     ev.body_offset = c.offset();
     ev.depth = depth;
+    // A deferred walk keeps a section that needs the description aside: its
+    // end is its footer, it is decoded when the trailer has been read.
+    const bool kept = deferred_ && needs_vmdesc(*info);
+    if (kept && footers_ == false) return needs_description(at);  // its end cannot be found without it
     std::optional<FieldValue> state;
-    if (Status st = read_body(c, *info, state); !st.ok()) {
-      // Name the section in every error from its body.
-      Error e = std::move(st).error();
-      if (e.detail.rfind("section '", 0) != 0)
-        e.detail = "section " + quoted(info->idstr) + " (id " + std::to_string(info->id) + ", " +
-                   std::string(section_type_name(type)) + "): " + e.detail;
-      return e;
-    }
+    MIGSCOPE_TRY(kept ? read_named(c, *info, type, [&] { return skip_to_footer(c, *info); })
+                      : read_named_body(c, *info, type, state));
     ev.body_end = c.offset();
     ev.body = file_.subspan(ev.body_offset, ev.body_end - ev.body_offset);
     if (state) ev.state = &*state;
     MIGSCOPE_TRY(read_footer(c, *info, ev));
     ev.end = c.offset();
+    if (kept || queueing_) {
+      Queued q;
+      q.is_section = true;
+      q.kept = kept;
+      q.fresh = type == kSectionStart || type == kSectionFull;
+      q.event = ev;
+      if (kept) q.bytes.assign(file_.data() + ev.offset, file_.data() + ev.end);
+      q.event.body = {};  // not kept: RAM and the other kinds carry nothing consumers read later
+      q.event.state = nullptr;
+      queueing_ = true;
+      return keep(q);
+    }
     return visitor_.on_section(ev);
+  }
+
+  // Whether decoding this section needs the description (its kind comes from it).
+  bool needs_vmdesc(const SectionInfo& info) const {
+    return info.kind == SectionKind::opaque || info.kind == SectionKind::storage_keys || info.kind == SectionKind::device;
+  }
+
+  template <typename Read>
+  Status read_named(Cursor&, const SectionInfo& info, std::uint8_t type, Read read) {
+    if (Status st = read(); !st.ok()) {
+      // Name the section in every error from its body.
+      Error e = std::move(st).error();
+      if (e.detail.rfind("section '", 0) != 0)
+        e.detail = "section " + quoted(info.idstr) + " (id " + std::to_string(info.id) + ", " +
+                   std::string(section_type_name(type)) + "): " + e.detail;
+      return e;
+    }
+    return {};
+  }
+  Status read_named_body(Cursor& c, const SectionInfo& info, std::uint8_t type, std::optional<FieldValue>& state) {
+    return read_named(c, info, type, [&] { return read_body(c, info, state); });
+  }
+
+  struct Queued {
+    bool is_section = false;
+    bool kept = false;   // its bytes are kept, to be decoded with the description
+    bool fresh = false;  // START or FULL: classify again
+    SectionEvent event;
+    Command command;
+    std::vector<std::byte> bytes;
+  };
+  static constexpr std::uint64_t kMaxKept = 256u << 20;
+
+  Status keep(Queued& q) {
+    kept_bytes_ += q.bytes.size() + sizeof(Queued);
+    if (kept_bytes_ > kMaxKept)
+      return make_error(ErrorCode::unsupported, q.is_section ? q.event.offset : q.command.offset,
+                        "more than " + std::to_string(kMaxKept >> 20) +
+                            " MiB of device state before the description at the end of the stream");
+    queue_.push_back(std::move(q));
+    return {};
   }
 
   // A footer follows the body when the stream uses them; the first section tells.
   Status read_footer(Cursor& c, const SectionInfo& info, SectionEvent& ev) {
     const std::uint64_t at = c.offset();
-    bool present = c.remaining() >= 1 && static_cast<std::uint8_t>(*c.data()) == kSectionFooter;
+    bool present = c.has(1) && static_cast<std::uint8_t>(*c.data()) == kSectionFooter;
     if (!present) {
       if (footers_.value_or(false))
         return make_error(ErrorCode::corrupt, at,
@@ -435,11 +583,11 @@ class Walker {
   }
 
   bool footer_follows(const Cursor& c, const SectionInfo& info) const {
-    if (c.remaining() >= 5 && static_cast<std::uint8_t>(*c.data()) == kSectionFooter && load_be32(c.data() + 1) == info.id)
+    if (c.has(5) && static_cast<std::uint8_t>(*c.data()) == kSectionFooter && load_be32(c.data() + 1) == info.id)
       return true;
     if (footers_ == true) return false;
     // Without footers, a description that fits ends right before the next section.
-    return c.at_end() || plausible_next_type(static_cast<std::uint8_t>(*c.data()));
+    return !c.has(1) || plausible_next_type(static_cast<std::uint8_t>(*c.data()));
   }
 
   // Find the end of an undescribed section: the footer "7e <id>" followed by a
@@ -447,18 +595,28 @@ class Walker {
   Status skip_to_footer(Cursor& c, const SectionInfo& info) {
     const std::uint64_t at = c.offset();
     if (footers_ == false) return skip_to_next_header(c, info);
-    const std::byte* p = c.data();
-    const std::byte* end = p + c.remaining();
-    while (p < end) {
-      const void* hit = std::memchr(p, kSectionFooter, static_cast<std::size_t>(end - p));
-      if (!hit) break;
-      const std::byte* q = static_cast<const std::byte*>(hit);
-      if (end - q >= 5 && load_be32(q + 1) == info.id &&
-          (end - q == 5 || plausible_next_type(static_cast<std::uint8_t>(q[5])))) {
-        c.skip(static_cast<std::size_t>(q - c.data()));
-        return {};
+    // On a growing range, look in what is there, then wait for more: the
+    // footer is usually near (undescribed sections are small).
+    std::size_t want = std::size_t{1} << 16;
+    for (std::size_t scanned = 0;;) {
+      const bool all = !c.has(want);
+      const std::byte* p = c.data() + scanned;
+      const std::byte* end = c.data() + c.remaining();
+      while (p < end) {
+        const void* hit = std::memchr(p, kSectionFooter, static_cast<std::size_t>(end - p));
+        if (!hit) break;
+        const std::byte* q = static_cast<const std::byte*>(hit);
+        if (!all && end - q < 6) break;  // a footer across the end: look again with more
+        if (end - q >= 5 && load_be32(q + 1) == info.id &&
+            (end - q == 5 || plausible_next_type(static_cast<std::uint8_t>(q[5])))) {
+          c.skip(static_cast<std::size_t>(q - c.data()));
+          return {};
+        }
+        p = q + 1;
       }
-      p = q + 1;
+      if (all) break;
+      scanned = static_cast<std::size_t>(p - c.data());
+      want = c.remaining() * 2;
     }
     return make_error(ErrorCode::truncated, at,
                       "no footer found for section " + quoted(info.idstr) + " (id " + std::to_string(info.id) +
@@ -491,6 +649,7 @@ class Walker {
   }
 
   Status skip_to_next_header(Cursor& c, const SectionInfo& info) {
+    c.fill_to_end();  // rare (no footers, no description): a guess over all that follows
     const std::byte* p = c.data();
     const std::byte* end = p + c.remaining();
     for (const std::byte* q = p; q < end; ++q) {
@@ -568,6 +727,13 @@ class Walker {
 
   Bytes file_;
   const WalkOptions& options_;
+  const Vmdesc* vmdesc_;   // the description sections are decoded with (a deferred walk learns it at the end)
+  std::uint64_t filled_ = 0;
+  GrowingRange* growing_ = nullptr;
+  DeferredWalk* deferred_ = nullptr;
+  bool queueing_ = false;             // events wait behind a kept section, to stay in stream order
+  std::vector<Queued> queue_;
+  std::uint64_t kept_bytes_ = 0;
   StreamVisitor& visitor_;
   RamParser ram_;
   MappingReleaser releaser_;
@@ -590,6 +756,13 @@ Result<WalkSummary> walk_stream(Bytes file, const StreamLocation& where, const W
                       "the stream is " + std::string(compression_name(where.compression)) +
                           "-compressed: walk its decompressed bytes (Dump::open does that)");
   Walker w(file, where, options, visitor);
+  return w.run(partial);
+}
+
+Result<WalkSummary> walk_growing(const GrowingInput& in, const StreamLocation& where, const WalkOptions& options,
+                                 StreamVisitor& visitor, WalkSummary* partial, DeferredWalk* deferred) {
+  Walker w(Bytes{in.base, static_cast<std::size_t>(in.reserved)}, in.range->wait_for(where.stream_offset + 8), in.range,
+           where, options, visitor, deferred);
   return w.run(partial);
 }
 

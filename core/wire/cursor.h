@@ -1,6 +1,11 @@
 // A bounded, zero-copy reader over a byte range of the input. It bounds-checks
 // once per record (`need`), then the unchecked reads advance; payloads come back
 // as spans into the mapping. Offsets are absolute file offsets.
+//
+// A cursor may read a range that is still growing (a stream decompressed on
+// another thread into a region of address space): then a check that finds too
+// few bytes first waits for more (GrowingRange), once per window, never per
+// record.
 #pragma once
 
 #include <cassert>
@@ -16,16 +21,38 @@
 
 namespace migscope {
 
+/// A byte range filled front to back while it is read. Its first byte is the
+/// first byte of the cursor's range.
+class GrowingRange {
+ public:
+  virtual ~GrowingRange() = default;
+  /// Wait until at least `size` bytes are filled or the range has ended;
+  /// return how many are filled then (less than `size` only at its end).
+  virtual std::uint64_t wait_for(std::uint64_t size) = 0;
+  /// Why the range ended early (a damaged source), or null.
+  virtual const Error* failure() const noexcept = 0;
+};
+
 class Cursor {
  public:
   Cursor() = default;
   /// `bytes` starts at file offset `file_offset`.
   explicit Cursor(Bytes bytes, std::uint64_t file_offset = 0) noexcept
       : pos_(bytes.data()), end_(bytes.data() + bytes.size()), origin_(bytes.data()), origin_offset_(file_offset) {}
+  /// Over `range`, whose bytes start at `base` and of which `filled` are there now.
+  Cursor(const std::byte* base, std::uint64_t filled, GrowingRange* range, std::uint64_t file_offset = 0) noexcept
+      : pos_(base), end_(base + filled), origin_(base), origin_offset_(file_offset), growing_(range) {}
 
   std::uint64_t offset() const noexcept { return origin_offset_ + static_cast<std::uint64_t>(pos_ - origin_); }
+  /// Bytes there now (a growing range may get more: see has()).
   std::size_t remaining() const noexcept { return static_cast<std::size_t>(end_ - pos_); }
-  bool at_end() const noexcept { return pos_ == end_; }
+  bool at_end() const noexcept { return pos_ == end_ && !grow(1); }
+  /// Whether `n` more bytes exist (waiting for a growing range to get them).
+  bool has(std::size_t n) const noexcept { return n <= remaining() || grow(n); }
+  /// Wait until a growing range has ended, so remaining() is all there is.
+  void fill_to_end() const noexcept { grow(SIZE_MAX); }
+  /// Whether this cursor reads a range that was still growing when made.
+  bool growing() const noexcept { return growing_ != nullptr; }
   const std::byte* data() const noexcept { return pos_; }
   /// File offset of an address inside this cursor's range.
   std::uint64_t offset_of(const std::byte* p) const noexcept {
@@ -34,7 +61,7 @@ class Cursor {
 
   /// Check that `n` more bytes exist; `what` names the record being read.
   Status need(std::size_t n, std::string_view what) const {
-    if (n <= remaining()) return {};
+    if (n <= remaining() || grow(n)) [[likely]] return {};
     return truncated(n, what);
   }
 
@@ -73,6 +100,7 @@ class Cursor {
   }
   /// Move to an absolute file offset inside this cursor's original range.
   Status seek(std::uint64_t file_offset, std::string_view what) {
+    if (file_offset > offset()) (void)has(static_cast<std::size_t>(file_offset - offset()));
     std::uint64_t span = static_cast<std::uint64_t>(end_ - origin_);
     if (file_offset < origin_offset_ || file_offset - origin_offset_ > span)
       return make_error(ErrorCode::corrupt, offset(),
@@ -84,12 +112,20 @@ class Cursor {
 
  private:
   [[gnu::cold]] Error truncated(std::size_t n, std::string_view what) const;
+  /// With a growing range: wait for `n` more bytes than pos_; true if they came.
+  bool grow(std::size_t n) const noexcept {
+    if (!growing_) return false;
+    return grow_slow(n);
+  }
+  [[gnu::noinline]] bool grow_slow(std::size_t n) const noexcept;
   static std::string hex(std::uint64_t v);
 
   const std::byte* pos_ = nullptr;
-  const std::byte* end_ = nullptr;
+  // mutable: growing the range moves the end, which is not a change of position.
+  mutable const std::byte* end_ = nullptr;
   const std::byte* origin_ = nullptr;
   std::uint64_t origin_offset_ = 0;
+  GrowingRange* growing_ = nullptr;  // sub-cursors never grow: they are bounded
 };
 
 }  // namespace migscope

@@ -89,8 +89,15 @@ class Dump {
 
   const std::string& path() const noexcept;
   /// The bytes walked: the whole input, mapped, or for a compressed stream
-  /// its decompressed bytes (in an unlinked temporary file).
+  /// (or a qcow2 snapshot's VM state) its bytes, produced into an unlinked
+  /// temporary file. For those, this waits until all are there; where that
+  /// can fail (damaged compressed data), use random_access().
   Bytes bytes() const noexcept;
+  /// bytes(), or why not all of them could be produced.
+  Result<Bytes> random_access() const;
+  /// True until the first walk of a decompressed (or qcow2) stream has read
+  /// its trailer: vmdesc() and device_count() are not known before.
+  bool description_pending() const noexcept;
   std::uint64_t size() const noexcept { return bytes().size(); }
   /// The size of the input as given (the compressed file, for a compressed stream).
   std::uint64_t input_size() const noexcept;

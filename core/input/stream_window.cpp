@@ -1,0 +1,149 @@
+#include "input/stream_window.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace migscope {
+
+namespace {
+
+// Address space is cheap but not endless: 2^46 bytes (64 TiB) of it at most.
+constexpr std::uint64_t kMaxReserve = std::uint64_t{1} << 46;
+
+std::string temp_dir() {
+  const char* dir = std::getenv("TMPDIR");
+  return dir && *dir ? dir : "/tmp";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<StreamWindow>> StreamWindow::start(std::unique_ptr<SequentialReader> reader, std::uint64_t limit,
+                                                          std::string name) {
+  std::unique_ptr<StreamWindow> w(new StreamWindow());
+  w->reader_ = std::move(reader);
+  w->name_ = std::move(name);
+  const long page = ::sysconf(_SC_PAGESIZE);
+  const std::uint64_t page_size = page > 0 ? static_cast<std::uint64_t>(page) : 4096;
+  w->limit_ = std::min(limit, kMaxReserve - page_size);
+  w->reserved_ = (w->limit_ + page_size) / page_size * page_size;  // one page more: a span may end at the limit
+  std::string path = temp_dir() + "/migscope-stream-XXXXXX";
+  w->fd_ = ::mkstemp(path.data());
+  if (w->fd_ < 0)
+    return make_error(ErrorCode::io, Error::no_offset,
+                      "cannot create a temporary file for " + w->name_ + " in " + temp_dir() + ": " + std::strerror(errno));
+  // Unlinked at once: the descriptor and the mapping keep it, nothing is left behind.
+  ::unlink(path.c_str());
+  void* p = ::mmap(nullptr, w->reserved_, PROT_READ, MAP_SHARED, w->fd_, 0);
+  if (p == MAP_FAILED)
+    return make_error(ErrorCode::io, Error::no_offset,
+                      "cannot map a temporary file for " + w->name_ + ": " + std::strerror(errno));
+  w->base_ = static_cast<const std::byte*>(p);
+  // Read front to back, once: read ahead, and no need to keep what is behind.
+  ::madvise(p, w->reserved_, MADV_SEQUENTIAL);
+  try {
+    w->thread_ = std::thread([raw = w.get()] { raw->produce(); });
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::io, Error::no_offset, std::string("cannot start a thread: ") + e.what());
+  }
+  return w;
+}
+
+StreamWindow::~StreamWindow() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  wanted_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (base_) ::munmap(const_cast<std::byte*>(base_), reserved_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void StreamWindow::produce() {
+  std::vector<std::byte> buf(kChunk);
+  std::uint64_t filled = 0;
+  std::optional<Error> failure;
+  for (;;) {
+    {
+      std::unique_lock lk(mu_);
+      wanted_.wait(lk, [&] { return stopping_ || filled < kAhead || filled - kAhead < wanted_size_; });
+      if (stopping_) break;
+    }
+    std::size_t n = 0;
+    bool at_end = false;
+    while (n < buf.size()) {
+      auto got = reader_->read(std::span<std::byte>(buf).subspan(n));
+      if (!got.ok()) {
+        failure = std::move(got).error();
+        break;
+      }
+      if (*got == 0) {
+        at_end = true;
+        break;
+      }
+      n += *got;
+    }
+    if (filled + n > limit_) {
+      failure = make_error(ErrorCode::unsupported, limit_,
+                           name_ + " holds more than " + std::to_string(limit_) +
+                               " bytes of stream, more than its size allows (a decompression bomb?)");
+      n = static_cast<std::size_t>(limit_ - filled);
+    }
+    for (std::size_t off = 0; off < n;) {
+      const ssize_t w = ::pwrite(fd_, buf.data() + off, n - off, static_cast<off_t>(filled + off));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        failure = make_error(ErrorCode::io, Error::no_offset,
+                             "cannot write the temporary file for " + name_ + " in " + temp_dir() + ": " + std::strerror(errno));
+        n = off;
+        break;
+      }
+      off += static_cast<std::size_t>(w);
+    }
+    filled += n;
+    {
+      std::lock_guard lk(mu_);
+      filled_.store(filled, std::memory_order_release);
+    }
+    grown_.notify_all();
+    if (failure || at_end) break;
+  }
+  {
+    std::lock_guard lk(mu_);
+    failure_ = std::move(failure);
+    ended_.store(true, std::memory_order_release);
+  }
+  grown_.notify_all();
+}
+
+std::uint64_t StreamWindow::wait_for(std::uint64_t size) {
+  std::uint64_t now = filled_.load(std::memory_order_acquire);
+  if (now >= size) return now;
+  std::unique_lock lk(mu_);
+  if (size > wanted_size_) {
+    wanted_size_ = size;
+    wanted_.notify_all();
+  }
+  grown_.wait(lk, [&] { return filled_.load(std::memory_order_relaxed) >= size || ended_.load(std::memory_order_relaxed); });
+  return filled_.load(std::memory_order_relaxed);
+}
+
+const Error* StreamWindow::failure() const noexcept {
+  if (!ended_.load(std::memory_order_acquire)) return nullptr;
+  return failure_ ? &*failure_ : nullptr;
+}
+
+Result<Bytes> StreamWindow::wait_all() {
+  const std::uint64_t n = wait_for(UINT64_MAX);
+  if (const Error* e = failure()) return *e;
+  return Bytes{base_, static_cast<std::size_t>(n)};
+}
+
+}  // namespace migscope
