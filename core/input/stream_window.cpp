@@ -25,8 +25,9 @@ std::string temp_dir() {
 }  // namespace
 
 Result<std::unique_ptr<StreamWindow>> StreamWindow::start(std::unique_ptr<SequentialReader> reader, std::uint64_t limit,
-                                                          std::string name) {
+                                                          std::string name, std::size_t chunk) {
   std::unique_ptr<StreamWindow> w(new StreamWindow());
+  w->chunk_ = chunk == 0 ? 1 : chunk;
   w->reader_ = std::move(reader);
   w->name_ = std::move(name);
   const long page = ::sysconf(_SC_PAGESIZE);
@@ -67,7 +68,7 @@ StreamWindow::~StreamWindow() {
 }
 
 void StreamWindow::produce() {
-  std::vector<std::byte> buf(kChunk);
+  std::vector<std::byte> buf(chunk_);
   std::uint64_t filled = 0;
   std::optional<Error> failure;
   for (;;) {

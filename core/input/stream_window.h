@@ -28,8 +28,9 @@ class StreamWindow final : public GrowingRange {
 
   /// Start producing `reader` (at most `limit` bytes: more is a decompression
   /// bomb, and an error at that offset). `name` names the input in errors.
+  /// `chunk`: bytes per write (tests make it tiny, to cut records anywhere).
   static Result<std::unique_ptr<StreamWindow>> start(std::unique_ptr<SequentialReader> reader, std::uint64_t limit,
-                                                     std::string name);
+                                                     std::string name, std::size_t chunk = kChunk);
   ~StreamWindow() override;
   StreamWindow(const StreamWindow&) = delete;
   StreamWindow& operator=(const StreamWindow&) = delete;
@@ -54,6 +55,7 @@ class StreamWindow final : public GrowingRange {
   std::unique_ptr<SequentialReader> reader_;
   std::string name_;
   std::uint64_t limit_ = 0;
+  std::size_t chunk_ = kChunk;
   int fd_ = -1;
   const std::byte* base_ = nullptr;
   std::uint64_t reserved_ = 0;  // bytes of address space mapped

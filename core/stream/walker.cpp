@@ -147,6 +147,8 @@ class Walker {
                           "the description at the end of the stream gives page size " +
                               std::to_string(*vmdesc_->page_size()) + ", but RAM was read with " +
                               std::to_string(summary_.page_size) + " (" + std::string(summary_.page_size_source) + ")");
+      // The same size: it comes from the description, as a mapped walk says.
+      if (!options_.page_size && vmdesc_->page_size()) summary_.page_size_source = "vmdesc";
     }
     return replay(vmdesc_);
   }
