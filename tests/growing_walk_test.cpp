@@ -15,6 +15,8 @@
 #include <xxhash.h>
 
 #include "input/stream_window.h"
+#include "sinks/inorder_hasher.h"
+#include "stream_builder.h"
 #include "migscope/stream.h"
 #include "stream/growing_walk.h"
 #include "test_paths.h"
@@ -66,12 +68,20 @@ struct Log : StreamVisitor {
     return {};
   }
   Status on_section(const SectionEvent& ev) override {
-    line("section " + std::to_string(ev.type) + " " + std::string(ev.info->idstr) + " " + std::to_string(ev.info->instance_id) +
-         " v" + std::to_string(ev.info->version_id) + " " + std::string(section_kind_name(ev.info->kind)) + " @" +
-         std::to_string(ev.offset) + " body " + std::to_string(ev.body_offset) + "-" + std::to_string(ev.body_end) + " end " +
-         std::to_string(ev.end) + (ev.has_footer ? " footer" : "") + (ev.state ? " state" : "") +
-         // RAM bodies are the pages (reported as pages); the other bodies are what consumers read.
-         (ev.info->kind == SectionKind::ram ? std::string() : " " + std::to_string(h(ev.body))));
+    std::string t = "section ";
+    for (const std::string& part : std::initializer_list<std::string>
+         {std::to_string(ev.type), std::string(ev.info->idstr), std::to_string(ev.info->instance_id),
+          std::string("v").append(std::to_string(ev.info->version_id)), std::string(section_kind_name(ev.info->kind)),
+          std::string("@").append(std::to_string(ev.offset)),
+          "body", std::to_string(ev.body_offset), std::to_string(ev.body_end), "end", std::to_string(ev.end)}) {
+      t += part;
+      t += ' ';
+    }
+    if (ev.has_footer) t += "footer ";
+    if (ev.state) t += "state ";
+    // RAM bodies are the pages (reported as pages); the other bodies are what consumers read.
+    if (ev.info->kind != SectionKind::ram) t += std::to_string(h(ev.body));
+    line(t);
     return {};
   }
   Status on_ram_blocks(const SectionInfo&, std::span<const RamBlock> blocks) override {
@@ -169,9 +179,10 @@ Walked walk_mapped(const std::string& bytes_text) {
   return out;
 }
 
-Walked walk_window(const std::string& bytes_text, std::size_t chunk, std::size_t step, DeferredWalk* learnt) {
+Walked walk_window(const std::string& bytes_text, std::size_t chunk, std::size_t step, DeferredWalk* learnt,
+                   StreamWindow::Kind kind = StreamWindow::Kind::spool) {
   Walked out;
-  auto w = StreamWindow::start(std::make_unique<MemoryReader>(bytes_text, step), UINT64_MAX, "memory", chunk);
+  auto w = StreamWindow::start(std::make_unique<MemoryReader>(bytes_text, step), UINT64_MAX, "memory", kind, chunk);
   EXPECT_TRUE(w.ok());
   if (!w.ok()) return out;
   StreamLocation loc;  // a bare stream starts at 0
@@ -198,7 +209,7 @@ TEST(GrowingWalk, EveryCorpusStreamGivesTheEventsOfItsMappedWalk) {
     // Chunks of 4093 bytes (a prime: records cut at every position over the
     // corpus), the source read 1000 bytes at a time.
     DeferredWalk learnt;
-    const Walked grown = walk_window(bytes, 4093, 1000, &learnt);
+    const Walked grown = walk_window(bytes, 4093, 1000, &learnt, StreamWindow::Kind::once);
     if (!has_footers(mapped.summary)) {
       // Without footers, a section's end needs its description: Dump walks
       // these again (the Dump test below).
@@ -253,7 +264,7 @@ TEST(GrowingWalk, AFailingSourceIsReportedInsteadOfATruncation) {
   const fs::path p = fs::path(test::binary_dir()) / "corpus" / "streams" / "x86_64-q35-7.2.mig";
   if (!fs::exists(p)) GTEST_SKIP() << "corpus not built";
   const std::string whole = test::read_file(p.string());
-  auto w = StreamWindow::start(std::make_unique<MemoryReader>(whole, 1 << 20, whole.size() / 2), UINT64_MAX, "memory", 1 << 16);
+  auto w = StreamWindow::start(std::make_unique<MemoryReader>(whole, 1 << 20, whole.size() / 2), UINT64_MAX, "memory", StreamWindow::Kind::once, 1 << 16);
   ASSERT_TRUE(w.ok());
   Log log;
   DeferredWalk learnt;
@@ -268,7 +279,7 @@ TEST(StreamWindow, ProducesTheSourceAndStopsAtItsLimit) {
   std::string data(1 << 20, '\0');
   for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 131 + (i >> 9));
   {
-    auto w = StreamWindow::start(std::make_unique<MemoryReader>(data, 999), UINT64_MAX, "memory", 4096);
+    auto w = StreamWindow::start(std::make_unique<MemoryReader>(data, 999), UINT64_MAX, "memory", StreamWindow::Kind::spool, 4096);
     ASSERT_TRUE(w.ok());
     auto all = (*w)->wait_all();
     ASSERT_TRUE(all.ok());
@@ -278,7 +289,7 @@ TEST(StreamWindow, ProducesTheSourceAndStopsAtItsLimit) {
   }
   {
     // A source that yields more than the limit (a decompression bomb).
-    auto w = StreamWindow::start(std::make_unique<MemoryReader>(data, 1 << 16), 100000, "bomb.save", 4096);
+    auto w = StreamWindow::start(std::make_unique<MemoryReader>(data, 1 << 16), 100000, "bomb.save", StreamWindow::Kind::spool, 4096);
     ASSERT_TRUE(w.ok());
     auto all = (*w)->wait_all();
     ASSERT_FALSE(all.ok());
@@ -314,7 +325,57 @@ TEST(StreamWindow, TheProducerStaysABoundedDistanceAheadOfTheReader) {
   EXPECT_LE((*w)->filled(), StreamWindow::kAhead + StreamWindow::kChunk);
   EXPECT_LE(raw->produced.load(), StreamWindow::kAhead + 2 * StreamWindow::kChunk);
   // Asking for more lets it go on, again a bounded distance.
-  EXPECT_GE((*w)->wait_for(StreamWindow::kAhead * 2), StreamWindow::kAhead * 2);
+  EXPECT_GE((*w)->wait_for(StreamWindow::kAhead * 2, 0), StreamWindow::kAhead * 2);
+}
+
+// A stream far larger than what a read-once window keeps: the walk, and a
+// hasher on a worker thread behind it, see every page as the mapped walk
+// does, while the window frees what lies behind.
+TEST(GrowingWalk, AReadOnceWindowFreesBehindTheWalkAndLosesNothing) {
+  constexpr std::uint64_t kPages = 48 * 1024;  // 192 MiB of pages
+  test::StreamBuilder b;
+  b.header().configuration("pc-q35-7.2");
+  b.section_start(2, "ram", 0, 4).ram_mem_size({{"pc.ram", kPages * 4096}}).ram_eos().footer(2);
+  for (std::uint64_t p = 0; p < kPages; p += 1024) {
+    b.section_part(2);
+    for (std::uint64_t i = p; i < p + 1024; ++i) {
+      if (i % 5 == 3) b.ram_zero(i * 4096, i == p ? "pc.ram" : "");
+      else b.ram_page(i * 4096, i == p ? "pc.ram" : "", static_cast<std::uint8_t>(i * 7 + (i >> 8)));
+    }
+    b.ram_eos().footer(2);
+  }
+  b.section_full(3, "timer", 0, 2).fill(24, 0x11).footer(3).eof();
+  const std::string bytes(reinterpret_cast<const char*>(b.bytes().data()), b.bytes().size());
+  const Walked mapped = walk_mapped(bytes);
+  ASSERT_EQ(mapped.error, "");
+
+  auto w = StreamWindow::start(std::make_unique<MemoryReader>(bytes, 1 << 20), UINT64_MAX, "memory", StreamWindow::Kind::once);
+  ASSERT_TRUE(w.ok());
+  const Bytes span{(*w)->base(), static_cast<std::size_t>((*w)->reserved())};
+  InOrderHasher hasher(span, /*threaded=*/true, /*release_behind=*/true);
+  Log log;
+  StreamFanout both({&log, &hasher});
+  DeferredWalk learnt;
+  auto s = walk_growing(GrowingInput{(*w)->base(), (*w)->reserved(), w->get()}, StreamLocation{}, WalkOptions{}, both, nullptr, &learnt);
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  ASSERT_TRUE(hasher.finish().ok());
+  EXPECT_EQ(summary_text(*s), mapped.summary);
+  EXPECT_SAME_LOG(log.text, mapped.log);
+  EXPECT_SAME_LOG(log.ram, mapped.ram);
+  // Most of it was freed on the way.
+  EXPECT_GT((*w)->freed(), bytes.size() / 2);
+  // The block's hash equals the hash of the pages put in.
+  ASSERT_TRUE(hasher.complete(0));
+  std::vector<std::byte> page(4096);
+  XXH3_state_t* st = XXH3_createState();
+  XXH3_128bits_reset(st);
+  for (std::uint64_t i = 0; i < kPages; ++i) {
+    std::memset(page.data(), i % 5 == 3 ? 0 : static_cast<int>(static_cast<std::uint8_t>(i * 7 + (i >> 8))), page.size());
+    XXH3_128bits_update(st, page.data(), page.size());
+  }
+  const XXH128_hash_t want = XXH3_128bits_digest(st);
+  XXH3_freeState(st);
+  EXPECT_TRUE(XXH128_isEqual(hasher.block_hash(0), want));
 }
 
 // Through Dump: gzip-compressed corpus streams, including those without

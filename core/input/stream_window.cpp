@@ -25,22 +25,29 @@ std::string temp_dir() {
 }  // namespace
 
 Result<std::unique_ptr<StreamWindow>> StreamWindow::start(std::unique_ptr<SequentialReader> reader, std::uint64_t limit,
-                                                          std::string name, std::size_t chunk) {
+                                                          std::string name, Kind kind, std::size_t chunk) {
   std::unique_ptr<StreamWindow> w(new StreamWindow());
   w->chunk_ = chunk == 0 ? 1 : chunk;
+  w->kind_ = kind;
   w->reader_ = std::move(reader);
   w->name_ = std::move(name);
   const long page = ::sysconf(_SC_PAGESIZE);
   const std::uint64_t page_size = page > 0 ? static_cast<std::uint64_t>(page) : 4096;
   w->limit_ = std::min(limit, kMaxReserve - page_size);
   w->reserved_ = (w->limit_ + page_size) / page_size * page_size;  // one page more: a span may end at the limit
-  std::string path = temp_dir() + "/migscope-stream-XXXXXX";
-  w->fd_ = ::mkstemp(path.data());
-  if (w->fd_ < 0)
-    return make_error(ErrorCode::io, Error::no_offset,
-                      "cannot create a temporary file for " + w->name_ + " in " + temp_dir() + ": " + std::strerror(errno));
-  // Unlinked at once: the descriptor and the mapping keep it, nothing is left behind.
-  ::unlink(path.c_str());
+  if (kind == Kind::once) {
+    w->fd_ = ::memfd_create("migscope-stream", MFD_CLOEXEC);
+    if (w->fd_ < 0)
+      return make_error(ErrorCode::io, Error::no_offset, "cannot create a memory file for " + w->name_ + ": " + std::strerror(errno));
+  } else {
+    std::string path = temp_dir() + "/migscope-stream-XXXXXX";
+    w->fd_ = ::mkstemp(path.data());
+    if (w->fd_ < 0)
+      return make_error(ErrorCode::io, Error::no_offset,
+                        "cannot create a temporary file for " + w->name_ + " in " + temp_dir() + ": " + std::strerror(errno));
+    // Unlinked at once: the descriptor and the mapping keep it, nothing is left behind.
+    ::unlink(path.c_str());
+  }
   void* p = ::mmap(nullptr, w->reserved_, PROT_READ, MAP_SHARED, w->fd_, 0);
   if (p == MAP_FAILED)
     return make_error(ErrorCode::io, Error::no_offset,
@@ -109,12 +116,15 @@ void StreamWindow::produce() {
       off += static_cast<std::size_t>(w);
     }
     filled += n;
+    std::uint64_t reader_at;
     {
       std::lock_guard lk(mu_);
       filled_.store(filled, std::memory_order_release);
+      reader_at = reader_at_;
     }
     grown_.notify_all();
     if (failure || at_end) break;
+    if (kind_ == Kind::once) free_behind(reader_at);
   }
   {
     std::lock_guard lk(mu_);
@@ -124,10 +134,24 @@ void StreamWindow::produce() {
   grown_.notify_all();
 }
 
-std::uint64_t StreamWindow::wait_for(std::uint64_t size) {
+// Give back what lies far enough behind the reader: the page cache of the
+// memory file (punched), and with it the reader's mappings of it.
+void StreamWindow::free_behind(std::uint64_t reader_at) {
+  if (reader_at < kKeepBehind) return;
+  const std::uint64_t to = (reader_at - kKeepBehind) / kFreeUnit * kFreeUnit;
+  if (to <= freed_to_ + kFreeUnit) return;
+  if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(freed_to_),
+                  static_cast<off_t>(to - freed_to_)) == 0) {
+    freed_to_ = to;
+    freed_.store(to - kKeepHead, std::memory_order_relaxed);
+  }
+}
+
+std::uint64_t StreamWindow::wait_for(std::uint64_t size, std::uint64_t position) {
   std::uint64_t now = filled_.load(std::memory_order_acquire);
   if (now >= size) return now;
   std::unique_lock lk(mu_);
+  if (position > reader_at_) reader_at_ = position;
   if (size > wanted_size_) {
     wanted_size_ = size;
     wanted_.notify_all();
@@ -142,7 +166,7 @@ const Error* StreamWindow::failure() const noexcept {
 }
 
 Result<Bytes> StreamWindow::wait_all() {
-  const std::uint64_t n = wait_for(UINT64_MAX);
+  const std::uint64_t n = wait_for(UINT64_MAX, 0);
   if (const Error* e = failure()) return *e;
   return Bytes{base_, static_cast<std::size_t>(n)};
 }

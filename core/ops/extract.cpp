@@ -52,8 +52,9 @@ Result<ExtractReport> extract(const Dump& dump, const ExtractOptions& options) {
 
   // One pass over the stream: every page record written where it belongs
   // (later versions overwrite earlier ones), on a worker with threads > 1.
-  PageIndex index(s.walk_span());
-  StreamingExtractor extractor(s.walk_span(), index, out, options.threads > 1, /*release_behind=*/true);
+  MIGSCOPE_ASSIGN(const Bytes walked, s.prepare(false));  // XBZRLE pages are resolved against earlier ones
+  PageIndex index(walked);
+  StreamingExtractor extractor(walked, index, out, options.threads > 1, /*release_behind=*/true);
   StreamFanout pass1({&index, &extractor});
   WalkOptions walk;
   walk.page_size = options.page_size;

@@ -17,19 +17,27 @@
 namespace migscope::ops {
 
 Result<HashReport> hash(const Dump& dump, const HashOptions& options, const TextOutput& out) {
-  const Bytes file = dump.stream().walk_span();
+  MIGSCOPE_ASSIGN(const Bytes file, dump.stream().prepare(/*read_once=*/true));
   const unsigned threads = options.threads == 0 ? 1 : options.threads;
   PageIndex index(file);
   // The hasher drops what it has hashed from the resident set itself, so the
   // walk's own release stays off (it would re-fault pages the worker still reads).
   InOrderHasher first_pass(file, threads > 1, /*release_behind=*/true);
   StreamFanout pass1({&index, &first_pass});
-  auto summary = dump.walk(pass1);
+  WalkOptions once;
+  once.read_once = true;  // the hasher's worker lags by at most two batches
+  auto summary = dump.walk(pass1, once);
   MIGSCOPE_TRY(first_pass.finish());
   if (!summary.ok()) return std::move(summary).error();
 
-  // The walk has read all of a window: pass 2 reads it where it lies.
-  MIGSCOPE_ASSIGN(const Bytes all, dump.random_access());
+  // Blocks whose pages did not come in order are hashed from the index: a
+  // decompressed stream is then produced again, kept in a temporary file.
+  bool all_hashed = true;
+  for (std::size_t i = 0; i < summary->ram_blocks.size(); ++i) all_hashed = all_hashed && first_pass.complete(i);
+  Bytes all = file;
+  if (!all_hashed && dump.stream().streamed()) {
+    MIGSCOPE_ASSIGN(all, dump.random_access());
+  }
   OutputBuffer buffer(out);
   PageHashOptions pass2;
   pass2.threads = threads;

@@ -10,6 +10,7 @@ InfoReport info(const Dump& dump, const InfoOptions& options) {
   walk.page_size = options.page_size;
   walk.release_behind = true;  // a Dump is a read-only mapping
   walk.prefetch_threads = options.helper_threads;
+  walk.read_once = true;  // the collector keeps counts, never bytes
   InfoReport report;
   auto summary = dump.walk(collector, walk, &report.summary);
   if (summary.ok()) report.summary = std::move(summary).value();

@@ -40,9 +40,13 @@ Result<WalkSummary> state(const Dump& dump, const StateOptions& options, const T
   walk.prefetch_threads = options.helper_threads;
   // -m: a first walk indexes every page's final version; the memory object is
   // then written by a nested walk when the state reaches the RAM section.
+  // Without -m the state is written as the walk goes: it reads the stream once.
+  walk.read_once = !options.memory;
   std::optional<PageIndex> index;
+  Bytes walked;
   if (options.memory) {
-    index.emplace(dump.stream().walk_span());
+    MIGSCOPE_ASSIGN(walked, dump.stream().prepare(false));
+    index.emplace(walked);
     MIGSCOPE_TRY(dump.walk(*index, walk));
   }
   OutputBuffer buffer(out);
@@ -50,7 +54,7 @@ Result<WalkSummary> state(const Dump& dump, const StateOptions& options, const T
   StateJsonSink sink(w);
   if (index)
     sink.set_memory_writer([&](json::PyWriter& writer) -> Status {
-      MemoryJson memory(writer, dump.stream().walk_span(), *index);
+      MemoryJson memory(writer, walked, *index);
       MIGSCOPE_TRY(dump.walk(memory, walk));
       return {};
     });
@@ -67,7 +71,13 @@ Result<WalkSummary> state(const Dump& dump, const StateOptions& options, const T
 }
 
 Status desc(const Dump& dump, const TextOutput& out) {
-  MIGSCOPE_TRY(dump.random_access());  // a window's trailer is at its end
+  if (dump.description_pending()) {
+    // A decompressed stream's trailer is at its end: one walk to it.
+    StreamVisitor nothing;
+    WalkOptions once;
+    once.read_once = true;
+    MIGSCOPE_TRY(dump.walk(nothing, once));
+  }
   const OpenStream& s = dump.stream();
   if (!s.vmdesc)
     return make_error(ErrorCode::unsupported, Error::no_offset,

@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <sstream>
+#include <vector>
 
 namespace migscope {
 
@@ -24,19 +26,22 @@ Result<std::string> slurp(const std::string& path) {
   return s.str();
 }
 
-// Produce `reader` (at most `limit` bytes) into `s.window`, on its own thread,
-// where a plain stream must start: that is what gets walked. `what` names it
+// Make `s` a streamed input read by `reopen` (at most `limit` bytes), after a
+// look at its first bytes: they must be a plain QEMU stream. `what` names it
 // in errors.
-Status start_window(OpenStream& s, std::unique_ptr<SequentialReader> reader, std::uint64_t limit, const std::string& what,
-                    std::uint64_t at) {
-  MIGSCOPE_ASSIGN(s.window, StreamWindow::start(std::move(reader), limit, s.container.path()));
-  s.description_known = false;
+Status stream_from(OpenStream& s, std::function<Result<std::unique_ptr<SequentialReader>>()> reopen, std::uint64_t limit,
+                   const std::string& what, std::uint64_t at) {
+  MIGSCOPE_ASSIGN(std::unique_ptr<SequentialReader> reader, reopen());
   // Enough of it to know what it is (a header is far shorter).
-  const std::uint64_t head = s.window->wait_for(4096);
-  if (const Error* e = s.window->failure(); e && head < 8) return *e;
-  auto inner = locate_stream(Bytes{s.window->base(), static_cast<std::size_t>(head)});
+  std::vector<std::byte> head(4096);
+  std::size_t n = 0;
+  while (n < head.size()) {
+    MIGSCOPE_ASSIGN(std::size_t got, reader->read(std::span<std::byte>(head).subspan(n)));
+    if (got == 0) break;
+    n += got;
+  }
+  auto inner = locate_stream(Bytes{head.data(), n});
   if (!inner.ok()) {
-    if (const Error* e = s.window->failure()) return *e;
     Error e = std::move(inner).error();
     e.detail = what + ": " + e.detail;
     return e;
@@ -44,6 +49,9 @@ Status start_window(OpenStream& s, std::unique_ptr<SequentialReader> reader, std
   if (inner->format != InputFormat::qemu_stream || inner->compression != Compression::none)
     return make_error(ErrorCode::not_a_stream, at, what + " is not a QEMU stream but another wrapper");
   s.location.stream_offset = inner->stream_offset;
+  s.reopen = std::move(reopen);
+  s.limit = limit;
+  s.description_known = false;
   return {};
 }
 
@@ -86,11 +94,12 @@ Status decompress(OpenStream& s) {
   s.contained = true;
   const Bytes payload = s.container.bytes().subspan(s.location.payload_offset);
   const std::string name = s.container.path();
-  MIGSCOPE_ASSIGN(std::unique_ptr<SequentialReader> reader,
-                  make_decompressor(payload, s.location.compression, name, s.location.payload_offset));
+  const Compression kind = s.location.compression;
+  const std::uint64_t at = s.location.payload_offset;
+  auto reopen = [payload, kind, name, at]() { return make_decompressor(payload, kind, name, at); };
   // A migration stream compresses well (zero-page records), but not without bound.
   const std::uint64_t limit = std::max<std::uint64_t>(std::uint64_t{1} << 30, payload.size() * std::uint64_t{1024});
-  return start_window(s, std::move(reader), limit, "the decompressed " + std::string(compression_name(s.location.compression)) + " data",
+  return stream_from(s, std::move(reopen), limit, "the decompressed " + std::string(compression_name(s.location.compression)) + " data",
                       s.location.payload_offset);
 }
 
@@ -112,8 +121,12 @@ Status read_snapshot(OpenStream& s, const std::string& which) {
     return make_error(ErrorCode::corrupt, chosen->entry_offset,
                       "qcow2 snapshot " + chosen->id + " claims a VM state of " + std::to_string(chosen->vm_state_size) +
                           " bytes in an image of " + std::to_string(image.size()));
-  auto reader = open_vmstate(image, qcow2, *chosen, s.container.path());
-  return start_window(s, std::move(reader), limit, "the VM state of qcow2 snapshot " + chosen->id, chosen->entry_offset);
+  auto shared = std::make_shared<const Qcow2Image>(std::move(qcow2));
+  const Qcow2Snapshot snapshot = *s.snapshot;
+  auto reopen = [image, shared, snapshot, name = s.container.path()]() -> Result<std::unique_ptr<SequentialReader>> {
+    return open_vmstate(image, *shared, snapshot, name);
+  };
+  return stream_from(s, std::move(reopen), limit, "the VM state of qcow2 snapshot " + chosen->id, chosen->entry_offset);
 }
 
 }  // namespace
@@ -133,8 +146,8 @@ Result<OpenStream> open_input(InputFile file, const std::string& snapshot = {}) 
   else if (!snapshot.empty())
     return make_error(ErrorCode::usage, Error::no_offset, "a snapshot was named, but the input is not a qcow2 image");
   if (s.location.compression != Compression::none) MIGSCOPE_TRY(decompress(s));
-  // A window's trailer is learnt by its first walk (or by complete()).
-  if (!s.window) s.trailer = find_vmdesc_trailer(s.stream_bytes(), s.location.stream_offset);
+  // A streamed input's trailer is learnt by its first walk (or by complete()).
+  if (!s.streamed()) s.trailer = find_vmdesc_trailer(s.stream_bytes(), s.location.stream_offset);
   return s;
 }
 
@@ -143,19 +156,104 @@ Bytes OpenStream::bytes() const noexcept {
   return file.bytes();
 }
 
-Status OpenStream::complete() {
-  if (!window) return {};
-  MIGSCOPE_TRY(window->wait_all());
+Result<std::unique_ptr<StreamWindow>> OpenStream::start(bool read_once) const {
+  MIGSCOPE_ASSIGN(std::unique_ptr<SequentialReader> reader, reopen());
+  return StreamWindow::start(std::move(reader), limit, container.path(),
+                             read_once ? StreamWindow::Kind::once : StreamWindow::Kind::spool);
+}
+
+Result<Bytes> OpenStream::prepare(bool read_once) const {
+  if (!streamed()) return file.bytes();
+  if (!window) {
+    if (read_once) {
+      if (!next_once) {
+        MIGSCOPE_ASSIGN(next_once, start(true));
+      }
+      return Bytes{next_once->base(), static_cast<std::size_t>(next_once->reserved())};
+    }
+    MIGSCOPE_ASSIGN(window, start(false));
+  }
+  return Bytes{window->base(), static_cast<std::size_t>(window->reserved())};
+}
+
+// What a walk to the end of a streamed input learnt: its trailer (kept here,
+// as the window it was read from may go), description and size.
+Status OpenStream::learn(std::optional<VmdescTrailer> t, std::optional<Vmdesc> v, std::uint64_t size) const {
+  stream_size = size;
   if (description_known) return {};
-  trailer = find_vmdesc_trailer(stream_bytes(), location.stream_offset);
-  if (trailer && external_vmdesc.empty()) {
-    MIGSCOPE_ASSIGN(Vmdesc v, Vmdesc::parse(trailer->json, trailer->offset + 5));
-    vmdesc.emplace(std::move(v));
+  if (t) {
+    trailer_json.assign(t->json);
+    t->json = trailer_json;
+  }
+  trailer = t;
+  if (external_vmdesc.empty()) {
+    if (v) vmdesc.emplace(std::move(*v));
+    else if (trailer) {
+      MIGSCOPE_ASSIGN(Vmdesc parsed, Vmdesc::parse(trailer->json, trailer->offset + 5));
+      vmdesc.emplace(std::move(parsed));
+    }
   }
   description_known = true;
   return {};
 }
 
+Status OpenStream::complete() const {
+  if (!streamed()) return {};
+  MIGSCOPE_TRY(prepare(false));
+  MIGSCOPE_ASSIGN(Bytes all, window->wait_all());
+  if (description_known) {
+    stream_size = all.size();
+    return {};
+  }
+  return learn(find_vmdesc_trailer(all.subspan(location.stream_offset), location.stream_offset), std::nullopt, all.size());
+}
+
+Result<WalkSummary> OpenStream::walk(StreamVisitor& visitor, WalkOptions options, WalkSummary* partial) const {
+  options.vmdesc = vmdesc ? &*vmdesc : nullptr;
+  if (!streamed()) return walk_stream(bytes(), walk_location(), options, visitor, partial);
+  // The spool, if there is one (it keeps every byte); else, for a walk that
+  // reads once, a window of its own (made by prepare() or now).
+  StreamWindow* w = window.get();
+  if (!w && options.read_once) {
+    last_once.reset();
+    if (next_once) {
+      last_once = std::move(next_once);
+    } else {
+      MIGSCOPE_ASSIGN(last_once, start(true));
+    }
+    w = last_once.get();
+  }
+  if (!w) {
+    MIGSCOPE_TRY(prepare(false));
+    w = window.get();
+  }
+  const GrowingInput in{w->base(), w->reserved(), w};
+  // The stream may end well before its source does (damage after the last
+  // byte QEMU wrote, a missing end marker): that is damage too.
+  auto checked = [&](Result<WalkSummary> r) -> Result<WalkSummary> {
+    if (r.ok() && w->failure()) return *w->failure();
+    return r;
+  };
+  if (description_known) {
+    auto r = checked(walk_growing(in, walk_location(), options, visitor, partial, nullptr));
+    if (r.ok()) stream_size = w->filled();
+    return r;
+  }
+  DeferredWalk learnt;
+  auto summary = checked(walk_growing(in, walk_location(), options, visitor, partial, &learnt));
+  if (!learnt.needs_description) {
+    if (summary.ok()) MIGSCOPE_TRY(learn(std::move(learnt.trailer), std::move(learnt.vmdesc), w->filled()));
+    return summary;
+  }
+  // Rare (a stream without section footers, ...): the whole stream, kept,
+  // then walked again with the description, past what the visitor has had.
+  MIGSCOPE_TRY(complete());
+  options.vmdesc = vmdesc ? &*vmdesc : nullptr;
+  ResumingVisitor resume(visitor, learnt);
+  w = window.get();
+  const GrowingInput all{w->base(), w->reserved(), w};
+  return checked(walk_growing(all, walk_location(), options, resume, partial, nullptr));
+}
 
 Result<OpenStream> open_stream(InputFile file, const OpenOptions& options) {
   MIGSCOPE_ASSIGN(OpenStream s, open_input(std::move(file), options.snapshot));
@@ -212,6 +310,10 @@ Result<Bytes> Dump::random_access() const {
   MIGSCOPE_TRY(stream_->complete());
   return stream_->bytes();
 }
+std::uint64_t Dump::size() const noexcept {
+  if (stream_->streamed() && stream_->stream_size) return *stream_->stream_size;
+  return bytes().size();
+}
 bool Dump::description_pending() const noexcept { return !stream_->description_known; }
 const StreamLocation& Dump::location() const noexcept { return stream_->location; }
 const Vmdesc* Dump::vmdesc() const noexcept { return stream_->vmdesc ? &*stream_->vmdesc : nullptr; }
@@ -223,34 +325,7 @@ bool Dump::vmdesc_from_file() const noexcept { return !stream_->external_vmdesc.
 std::size_t Dump::device_count() const noexcept { return stream_->vmdesc ? stream_->vmdesc->device_count() : 0; }
 
 Result<WalkSummary> Dump::walk(StreamVisitor& visitor, WalkOptions options, WalkSummary* partial) const {
-  OpenStream& s = *stream_;
-  options.vmdesc = vmdesc();
-  if (!s.window) return walk_stream(s.bytes(), s.walk_location(), options, visitor, partial);
-  // A window is walked as it grows (and so says why, if its source failed).
-  const GrowingInput in{s.window->base(), s.window->reserved(), s.window.get()};
-  // The stream may end well before its source does (damage after the last
-  // byte QEMU wrote, a missing end marker): that is damage too.
-  auto checked = [&](Result<WalkSummary> r) -> Result<WalkSummary> {
-    if (r.ok() && s.window->failure()) return *s.window->failure();
-    return r;
-  };
-  if (s.description_known) return checked(walk_growing(in, s.walk_location(), options, visitor, partial, nullptr));
-  DeferredWalk learnt;
-  auto summary = checked(walk_growing(in, s.walk_location(), options, visitor, partial, &learnt));
-  if (!learnt.needs_description) {
-    if (summary.ok()) {
-      s.trailer = learnt.trailer;
-      if (learnt.vmdesc) s.vmdesc.emplace(std::move(*learnt.vmdesc));
-      s.description_known = true;
-    }
-    return summary;
-  }
-  // Rare (a stream without section footers, ...): the whole stream, then
-  // again with the description, past what the visitor has had.
-  MIGSCOPE_TRY(s.complete());
-  options.vmdesc = vmdesc();
-  ResumingVisitor resume(visitor, learnt);
-  return checked(walk_growing(in, s.walk_location(), options, resume, partial, nullptr));
+  return stream_->walk(visitor, options, partial);
 }
 
 Result<std::string> read_vmdesc_json(const std::string& path) {

@@ -3,6 +3,7 @@
 // OpenStream is what the public Dump holds.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -18,31 +19,49 @@ struct OpenStream {
   InputFile file;       ///< the bytes walked: the input (unless `window`)
   InputFile container;  ///< the input as given, when the stream was decompressed or read out of it
   bool contained = false;  ///< `container` holds the input
-  /// A decompressed stream or a qcow2 snapshot's VM state, produced on its own
-  /// thread while the first walk reads it (then kept for later passes).
-  std::unique_ptr<StreamWindow> window;
-  /// False while the window has not been read to its end: the trailer and the
-  /// description are not known yet (the first walk learns them).
-  bool description_known = true;
+  /// A decompressed stream or a qcow2 snapshot's VM state is `streamed`: it
+  /// is produced, on its own thread, by a reader from `reopen`, once per
+  /// walk that reads it once (WalkOptions::read_once), or into `window`, a
+  /// spool that keeps every byte for the walks and passes that read bytes
+  /// again (made by the first of them, then kept).
+  std::function<Result<std::unique_ptr<SequentialReader>>()> reopen;
+  std::uint64_t limit = 0;   ///< the most a streamed input may produce (a bomb beyond)
+  mutable std::unique_ptr<StreamWindow> window;       ///< the spool, once made
+  mutable std::unique_ptr<StreamWindow> next_once;    ///< a read-once window made by prepare(), for the next walk
+  /// The read-once window of the last walk: consumers on worker threads may
+  /// still read it after the walk returns (until their finish()).
+  mutable std::unique_ptr<StreamWindow> last_once;
+  mutable std::optional<std::uint64_t> stream_size;   ///< of a streamed input, once walked to its end
+  /// False until a streamed input has been read to its end: its trailer and
+  /// description are not known before (the first walk learns them).
+  mutable bool description_known = true;
+  mutable std::string trailer_json;  ///< the trailer of a streamed input, kept (`trailer` points into it)
+  bool streamed() const noexcept { return static_cast<bool>(reopen); }
   StreamLocation location;
   std::optional<Qcow2Snapshot> snapshot;  ///< the qcow2 snapshot whose VM state `file` is
-  std::optional<VmdescTrailer> trailer;  ///< the stream's own trailer, if found
-  std::string external_vmdesc;           ///< text of --vmdesc FILE, if given
-  std::optional<Vmdesc> vmdesc;          ///< parsed description (external wins over the trailer)
+  mutable std::optional<VmdescTrailer> trailer;  ///< the stream's own trailer, if found
+  std::string external_vmdesc;                   ///< text of --vmdesc FILE, if given
+  mutable std::optional<Vmdesc> vmdesc;          ///< parsed description (external wins over the trailer)
 
   /// The bytes walked (of a window: those produced so far).
   Bytes bytes() const noexcept;
-  /// What the spans of a walk point into: the bytes walked, or a window's
-  /// whole reservation (valid up to what has been produced). Consumers made
-  /// before a walk take this.
-  Bytes walk_span() const noexcept {
-    return window ? Bytes{window->base(), static_cast<std::size_t>(window->reserved())} : file.bytes();
-  }
+  /// What the spans of the next walk point into (consumers made before it
+  /// take this): the mapping; or for a streamed input, with `read_once`, a
+  /// read-once window made now for the next read-once walk, else the spool
+  /// (made now if need be); their whole reservation, valid up to what has been
+  /// produced.
+  Result<Bytes> prepare(bool read_once) const;
   /// The input as given (the container of a compressed stream, else the file).
   const InputFile& input() const noexcept { return contained ? container : file; }
   Bytes stream_bytes() const noexcept { return bytes().subspan(location.stream_offset); }
-  /// Wait for the whole window (if any) and learn its trailer and description.
-  Status complete();
+  /// Wait for the whole spool (made if need be) and learn its trailer and description.
+  Status complete() const;
+  /// The walk itself (Dump::walk).
+  Result<WalkSummary> walk(StreamVisitor& visitor, WalkOptions options, WalkSummary* partial) const;
+
+ private:
+  Result<std::unique_ptr<StreamWindow>> start(bool read_once) const;
+  Status learn(std::optional<VmdescTrailer> t, std::optional<Vmdesc> v, std::uint64_t size) const;
   /// Where the stream is in `file`, the bytes walked (decompressed already).
   StreamLocation walk_location() const {
     StreamLocation w = location;

@@ -503,6 +503,9 @@ class Walker {
     if (state) ev.state = &*state;
     MIGSCOPE_TRY(read_footer(c, *info, ev));
     ev.end = c.offset();
+    // A window that forgets what lies far behind the walk cannot keep a
+    // section that large (none is: device state is kilobytes).
+    if (kept && growing_ && ev.end - ev.offset > growing_->retained_behind() / 2) return needs_description(at);
     if (kept || queueing_) {
       Queued q;
       q.is_section = true;
@@ -763,7 +766,7 @@ Result<WalkSummary> walk_stream(Bytes file, const StreamLocation& where, const W
 
 Result<WalkSummary> walk_growing(const GrowingInput& in, const StreamLocation& where, const WalkOptions& options,
                                  StreamVisitor& visitor, WalkSummary* partial, DeferredWalk* deferred) {
-  Walker w(Bytes{in.base, static_cast<std::size_t>(in.reserved)}, in.range->wait_for(where.stream_offset + 8), in.range,
+  Walker w(Bytes{in.base, static_cast<std::size_t>(in.reserved)}, in.range->wait_for(where.stream_offset + 8, 0), in.range,
            where, options, visitor, deferred);
   return w.run(partial);
 }

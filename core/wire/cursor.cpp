@@ -13,7 +13,7 @@ std::string Cursor::hex(std::uint64_t v) {
 bool Cursor::grow_slow(std::size_t n) const noexcept {
   const std::uint64_t at = static_cast<std::uint64_t>(pos_ - origin_);
   const std::uint64_t want = n > UINT64_MAX - at ? UINT64_MAX : at + n;
-  const std::uint64_t filled = growing_->wait_for(want);
+  const std::uint64_t filled = growing_->wait_for(want, origin_offset_ + at);
   end_ = origin_ + filled;
   return filled >= want;
 }

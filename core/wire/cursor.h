@@ -28,9 +28,13 @@ class GrowingRange {
   virtual ~GrowingRange() = default;
   /// Wait until at least `size` bytes are filled or the range has ended;
   /// return how many are filled then (less than `size` only at its end).
-  virtual std::uint64_t wait_for(std::uint64_t size) = 0;
+  /// `position`: where the reader is; a range may forget what lies more than
+  /// retained_behind() bytes before it.
+  virtual std::uint64_t wait_for(std::uint64_t size, std::uint64_t position) = 0;
   /// Why the range ended early (a damaged source), or null.
   virtual const Error* failure() const noexcept = 0;
+  /// How far behind the reader's position bytes stay readable (UINT64_MAX: all).
+  virtual std::uint64_t retained_behind() const noexcept { return UINT64_MAX; }
 };
 
 class Cursor {

@@ -34,6 +34,12 @@ struct WalkOptions {
   /// With release_behind: threads that map the input ahead of the walk and
   /// release it behind (see MappingReleaser); 0 = the walking thread does it.
   unsigned prefetch_threads = 0;
+  /// Nothing reads the walked bytes after this walk, nor during it more than
+  /// 32 MiB behind the walk's position (consumers on worker threads lag by
+  /// at most two batches). A decompressed stream is then produced for this
+  /// walk alone into a bounded window in memory, and needs no temporary file;
+  /// otherwise it goes to a temporary file that later walks reuse.
+  bool read_once = false;
 };
 
 struct WalkSummary {
@@ -98,7 +104,8 @@ class Dump {
   /// True until the first walk of a decompressed (or qcow2) stream has read
   /// its trailer: vmdesc() and device_count() are not known before.
   bool description_pending() const noexcept;
-  std::uint64_t size() const noexcept { return bytes().size(); }
+  /// The size of the bytes walked (of a decompressed stream: known once walked).
+  std::uint64_t size() const noexcept;
   /// The size of the input as given (the compressed file, for a compressed stream).
   std::uint64_t input_size() const noexcept;
   /// Where the stream is: container, compression, offsets.
