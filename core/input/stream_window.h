@@ -7,12 +7,14 @@
 // - spool: an unlinked temporary file in $TMPDIR that keeps every byte, for
 //   the passes that read earlier bytes again (the page index, XBZRLE, the
 //   hash's second pass, cat);
-// - once: an anonymous memory file (memfd) of which only a window is kept:
+// - once: anonymous memory (in huge pages) of which only a window is kept:
 //   the head (kKeepHead: the configuration, the RAM block table, the names of
 //   the iterative sections, which the walk keeps referring to) and kKeepBehind
 //   bytes behind the furthest position the reader asked for (consumers on
 //   worker threads lag by at most two batches); what lies before is freed.
-//   No temporary file, and memory bounded whatever the stream's size.
+//   No temporary file, and memory bounded whatever the stream's size. Its
+//   memory is anonymous: dropping it from the resident set (MappingReleaser,
+//   release_mapped_range) would lose it, so nothing but the window frees it.
 #pragma once
 
 #include <atomic>
@@ -34,7 +36,7 @@ class StreamWindow final : public GrowingRange {
   static constexpr std::uint64_t kAhead = 32u << 20;       ///< how far the producer may run ahead of the reader
   static constexpr std::size_t kChunk = 2u << 20;          ///< one write; the reader is woken once per chunk
   static constexpr std::uint64_t kKeepHead = 1u << 20;     ///< once: never freed
-  static constexpr std::uint64_t kKeepBehind = 48u << 20;  ///< once: kept behind the reader
+  static constexpr std::uint64_t kKeepBehind = 40u << 20;  ///< once: kept behind the reader (lag: two batches, 32 MiB)
   static constexpr std::uint64_t kFreeUnit = 2u << 20;     ///< once: freed in these units
 
   enum class Kind : std::uint8_t { spool, once };
@@ -80,6 +82,8 @@ class StreamWindow final : public GrowingRange {
   std::uint64_t freed_to_ = kKeepHead;  // once: [kKeepHead, freed_to_) is freed (producer thread)
   std::atomic<std::uint64_t> freed_{0};
   int fd_ = -1;
+  void* map_ = nullptr;         // the mapping (a read-once window: a little larger, for alignment)
+  std::uint64_t map_size_ = 0;
   const std::byte* base_ = nullptr;
   std::uint64_t reserved_ = 0;  // bytes of address space mapped
   std::atomic<std::uint64_t> filled_{0};

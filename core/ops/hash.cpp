@@ -22,7 +22,7 @@ Result<HashReport> hash(const Dump& dump, const HashOptions& options, const Text
   PageIndex index(file);
   // The hasher drops what it has hashed from the resident set itself, so the
   // walk's own release stays off (it would re-fault pages the worker still reads).
-  InOrderHasher first_pass(file, threads > 1, /*release_behind=*/true);
+  InOrderHasher first_pass(file, threads > 1, /*release_behind=*/dump.stream().releasable(true));
   StreamFanout pass1({&index, &first_pass});
   WalkOptions once;
   once.read_once = true;  // the hasher's worker lags by at most two batches

@@ -222,6 +222,8 @@ Result<WalkSummary> OpenStream::walk(StreamVisitor& visitor, WalkOptions options
       MIGSCOPE_ASSIGN(last_once, start(true));
     }
     w = last_once.get();
+    // Its memory is anonymous: releasing it would lose it; it frees itself.
+    options.release_behind = false;
   }
   if (!w) {
     MIGSCOPE_TRY(prepare(false));

@@ -37,6 +37,10 @@ struct OpenStream {
   mutable bool description_known = true;
   mutable std::string trailer_json;  ///< the trailer of a streamed input, kept (`trailer` points into it)
   bool streamed() const noexcept { return static_cast<bool>(reopen); }
+  /// Whether consumers may drop the walked bytes from the resident set
+  /// (MappingReleaser): not those of a read-once window (anonymous memory,
+  /// which frees itself), which is what a read-once walk gets without a spool.
+  bool releasable(bool read_once) const noexcept { return !(streamed() && !window && read_once); }
   StreamLocation location;
   std::optional<Qcow2Snapshot> snapshot;  ///< the qcow2 snapshot whose VM state `file` is
   mutable std::optional<VmdescTrailer> trailer;  ///< the stream's own trailer, if found
