@@ -3,15 +3,18 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <optional>
+#include <utility>
 
 #include <boost/iostreams/filter/bzip2.hpp>
 #include <boost/iostreams/filter/gzip.hpp>
 #include <boost/iostreams/filter/lzma.hpp>
 #include <boost/iostreams/filter/zstd.hpp>
-#include <boost/iostreams/filtering_stream.hpp>
 
 #include "input/input.h"
 #include "input/lzop.h"
+#include "input/zstd_frames.h"
+#include "wire/hex.h"
 
 namespace migscope {
 
@@ -28,11 +31,16 @@ class MappedSource {
  public:
   using char_type = char;
   using category = io::source_tag;
-  MappedSource(Bytes mapping, std::uint64_t begin) : mapping_(mapping), pos_(begin), released_(begin) {}
+  MappedSource(Bytes mapping, std::uint64_t begin, std::uint64_t file_offset, ZstdFrameTracker* frames)
+      : mapping_(mapping), pos_(begin), released_(begin), file_offset_(file_offset), frames_(frames) {}
   std::streamsize read(char* out, std::streamsize n) {
     if (pos_ >= mapping_.size()) return -1;
-    const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(static_cast<std::uint64_t>(n), mapping_.size() - pos_));
+    // At most kPiece at a time: a filter sees the end of its input only at
+    // the very end, so a cut costs the last piece, not all it had buffered.
+    const std::size_t take = static_cast<std::size_t>(
+        std::min<std::uint64_t>({static_cast<std::uint64_t>(n), mapping_.size() - pos_, kPiece}));
     std::memcpy(out, mapping_.data() + pos_, take);
+    if (frames_) frames_->feed(mapping_.data() + pos_, take, file_offset_ + pos_);
     pos_ += take;
     if (pos_ - released_ >= kReleaseStep) {
       release_mapped_range(mapping_, released_, pos_);
@@ -40,54 +48,109 @@ class MappedSource {
     }
     return static_cast<std::streamsize>(take);
   }
+  bool exhausted() const noexcept { return pos_ >= mapping_.size(); }
 
  private:
-  static constexpr std::uint64_t kReleaseStep = 16u << 20;
+  static constexpr std::uint64_t kReleaseStep = 4u << 20;
+  static constexpr std::uint64_t kPiece = 256u << 10;
   Bytes mapping_;
-  std::uint64_t pos_, released_;
+  std::uint64_t pos_, released_, file_offset_;
+  ZstdFrameTracker* frames_;
 };
 
-// Boost's filters report damage by exceptions or by the stream's bad bit;
-// both become an Error here, the boundary.
+// Boost's filters report damage by exceptions; they become an Error here, the
+// boundary. The filter is driven directly (not through a filtering_istream),
+// so it decompresses straight into the caller's buffer: one copy of the
+// stream less (a read-once window is that buffer).
+template <typename Filter>
 class DecompressingReader final : public SequentialReader {
  public:
-  DecompressingReader(Bytes mapping, std::uint64_t begin, Compression kind, std::string name, std::uint64_t file_offset)
-      : kind_(kind), name_(std::move(name)), file_offset_(file_offset) {
-    switch (kind) {
-      case Compression::gzip: in_.push(io::gzip_decompressor(io::gzip::default_window_bits, kBuffer), kBuffer); break;
-      case Compression::bzip2: in_.push(io::bzip2_decompressor(false, kBuffer), kBuffer); break;
-      case Compression::xz: in_.push(io::lzma_decompressor(kBuffer), kBuffer); break;
-      case Compression::zstd: in_.push(io::zstd_decompressor(kBuffer), kBuffer); break;
-      default: break;
-    }
-    in_.push(MappedSource(mapping, begin), kBuffer);
-  }
+  DecompressingReader(Bytes mapping, std::uint64_t begin, Compression kind, std::string name, std::uint64_t file_offset,
+                      Filter filter)
+      : kind_(kind), name_(std::move(name)), file_offset_(file_offset), filter_(std::move(filter)),
+        source_(mapping, begin, file_offset, kind == Compression::zstd ? &frames_ : nullptr) {}
 
+  // What was decoded before damage is returned first, the damage on the next
+  // call: a cut file yields all it holds.
   Result<std::size_t> read(std::span<std::byte> out) override {
+    if (pending_) return *pending_;
+    auto r = decode(out);
+    if (r.ok() || partial_ == 0) return r;
+    pending_ = std::move(r).error();
+    return std::exchange(partial_, 0);
+  }
+  std::string name() const override { return name_; }
+
+ private:
+  Result<std::size_t> decode(std::span<std::byte> out) {
     std::size_t n = 0;
+    partial_ = 0;
     try {
-      while (n < out.size()) {
-        in_.read(reinterpret_cast<char*>(out.data() + n), static_cast<std::streamsize>(out.size() - n));
-        const auto got = in_.gcount();
-        n += static_cast<std::size_t>(got);
-        if (in_.bad()) {
-          produced_ += n;
-          return damaged("the compressed data is damaged or cut short");
+      while (n < out.size() && !ended_) {
+        const std::streamsize got = filter_.read(source_, reinterpret_cast<char*>(out.data() + n),
+                                                 static_cast<std::streamsize>(std::min<std::size_t>(out.size() - n, kMaxRead)));
+        if (got < 0) {
+          ended_ = true;
+          // Boost's zstd filter ends where its input ends, even inside a frame.
+          if (kind_ == Compression::zstd && !frames_.between_frames()) {
+            produced_ += n;
+            if (!frames_.why().empty()) return damaged(frames_.why());
+            return damaged("the data ends inside the frame that starts at compressed offset 0x" +
+                               hex_digits(frames_.frame_start()) + ": the file was cut short",
+                           ErrorCode::truncated);
+          }
+          break;
         }
-        if (in_.eof() || got == 0) break;
+        n += static_cast<std::size_t>(got);
+        partial_ = n;
+        if (got == 0 && source_.exhausted()) {
+          // Input gone, yet the filter has not seen its end: cut short.
+          produced_ += n;
+          return damaged("the compressed data is cut short", ErrorCode::truncated);
+        }
       }
+    } catch (const io::gzip_error& e) {
+      produced_ += n;
+      if (e.error() == io::gzip::zlib_error) return zlib_damage(e.zlib_error_code());
+      if (e.error() == io::gzip::bad_crc) return damaged("its CRC does not match the data (damaged)");
+      if (e.error() == io::gzip::bad_length) return damaged("its length does not match the data (damaged)");
+      if (e.error() == io::gzip::bad_footer) return damaged("the file ends inside a gzip footer: it was cut short", ErrorCode::truncated);
+      if (e.error() == io::gzip::bad_method) return damaged("unknown gzip compression method");
+      return damaged("malformed gzip header");
+    } catch (const io::zlib_error& e) {
+      produced_ += n;
+      return zlib_damage(e.error());
+    } catch (const io::bzip2_error& e) {
+      produced_ += n;
+      if (e.error() == io::bzip2::unexpected_eof) return damaged("the file was cut short", ErrorCode::truncated);
+      if (e.error() == io::bzip2::data_error_magic) return damaged("not bzip2 data (bad magic)");
+      return damaged("the bzip2 data is damaged (error " + std::to_string(e.error()) + ")");
+    } catch (const io::lzma_error& e) {
+      produced_ += n;
+      if (e.error() == io::lzma::buf_error) return damaged("the file was cut short", ErrorCode::truncated);
+      if (e.error() == io::lzma::data_error) return damaged("the xz data is damaged");
+      return damaged("xz error " + std::to_string(e.error()));
     } catch (const std::exception& e) {
       produced_ += n;
       return damaged(e.what());
     }
     produced_ += n;
+    partial_ = 0;
     return n;
   }
-  std::string name() const override { return name_; }
 
- private:
-  Error damaged(const std::string& what) const {
-    return make_error(ErrorCode::corrupt, file_offset_,
+  // Output requests of at most this much: damage loses at most that much of
+  // what comes before it (a filter's exception discards its own call's output).
+  static constexpr std::size_t kMaxRead = std::size_t{64} << 10;
+
+  Error zlib_damage(int code) const {
+    if (code == io::zlib::buf_error) return damaged("the file was cut short", ErrorCode::truncated);
+    if (code == io::zlib::data_error) return damaged("the deflate data is damaged");
+    return damaged("zlib error " + std::to_string(code));
+  }
+
+  Error damaged(const std::string& what, ErrorCode code = ErrorCode::corrupt) const {
+    return make_error(code, file_offset_,
                       std::string(compression_name(kind_)) + " data starting here: " + what + " (after " +
                           std::to_string(produced_) + " bytes of stream)");
   }
@@ -96,8 +159,19 @@ class DecompressingReader final : public SequentialReader {
   std::string name_;
   std::uint64_t file_offset_;
   std::uint64_t produced_ = 0;
-  io::filtering_istream in_;
+  bool ended_ = false;
+  std::size_t partial_ = 0;           // decoded by the call that failed
+  std::optional<Error> pending_;      // the damage, for the call after the bytes before it
+  ZstdFrameTracker frames_;
+  Filter filter_;
+  MappedSource source_;
 };
+
+template <typename Filter>
+std::unique_ptr<SequentialReader> reader_of(Bytes compressed, Compression kind, std::string name, std::uint64_t file_offset,
+                                            Filter filter) {
+  return std::make_unique<DecompressingReader<Filter>>(compressed, 0, kind, std::move(name), file_offset, std::move(filter));
+}
 
 }  // namespace
 
@@ -109,8 +183,17 @@ Result<std::unique_ptr<SequentialReader>> make_decompressor(Bytes compressed, Co
     case Compression::xz:
     case Compression::zstd:
       try {
-        return std::unique_ptr<SequentialReader>(
-            std::make_unique<DecompressingReader>(compressed, 0, kind, std::move(name), file_offset));
+        switch (kind) {
+          case Compression::gzip:
+            return reader_of(compressed, kind, std::move(name), file_offset,
+                             io::gzip_decompressor(io::gzip::default_window_bits, kBuffer));
+          case Compression::bzip2:
+            return reader_of(compressed, kind, std::move(name), file_offset, io::bzip2_decompressor(false, kBuffer));
+          case Compression::xz:
+            return reader_of(compressed, kind, std::move(name), file_offset, io::lzma_decompressor(kBuffer));
+          default:
+            return reader_of(compressed, kind, std::move(name), file_offset, io::zstd_decompressor(kBuffer));
+        }
       } catch (const std::exception& e) {
         return make_error(ErrorCode::io, file_offset, std::string("cannot start the decompressor: ") + e.what());
       }

@@ -33,8 +33,8 @@ namespace migscope {
 
 class StreamWindow final : public GrowingRange {
  public:
-  static constexpr std::uint64_t kAhead = 32u << 20;       ///< how far the producer may run ahead of the reader
-  static constexpr std::size_t kChunk = 2u << 20;          ///< one write; the reader is woken once per chunk
+  static constexpr std::uint64_t kAhead = 16u << 20;       ///< how far the producer may run ahead of the reader
+  static constexpr std::size_t kChunk = 1u << 20;          ///< one write; the reader is woken once per chunk
   static constexpr std::uint64_t kKeepHead = 1u << 20;     ///< once: never freed
   static constexpr std::uint64_t kKeepBehind = 40u << 20;  ///< once: kept behind the reader (lag: two batches, 32 MiB)
   static constexpr std::uint64_t kFreeUnit = 2u << 20;     ///< once: freed in these units
