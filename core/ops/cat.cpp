@@ -12,6 +12,7 @@
 #include "migscope/ops.h"
 #include "ops/text_output.h"
 #include "sinks/output_dir.h"
+#include "stream/open.h"
 #include "wire/endian.h"
 
 namespace migscope::ops {
@@ -38,13 +39,83 @@ bool all_zero(const std::byte* p, std::size_t n) {
   return true;
 }
 
+// `n` bytes at `at` of the output file, runs of zeros (in 64 KiB units) left as holes.
+Status write_sparse(int fd, std::uint64_t at, const std::byte* p, std::size_t n, const std::string& name) {
+  constexpr std::size_t kChunk = 64u << 10;
+  while (n > 0) {
+    const std::size_t take = std::min(n, kChunk - static_cast<std::size_t>(at % kChunk));
+    if (!all_zero(p, take)) {
+      for (std::size_t done = 0; done < take;) {
+        const ssize_t w = ::pwrite(fd, p + done, take - done, static_cast<off_t>(at + done));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return make_error(ErrorCode::io, Error::no_offset, "cannot write " + name + ": " + std::strerror(errno));
+        done += static_cast<std::size_t>(w);
+      }
+    }
+    p += take;
+    at += take;
+    n -= take;
+  }
+  return {};
+}
+
+// The output file, under a temporary name until committed.
+Result<std::pair<OutputDir, int>> open_output(const CatOptions& options) {
+  std::string dir = ".", leaf = options.output;
+  if (const auto slash = options.output.rfind('/'); slash != std::string::npos) {
+    dir = slash == 0 ? "/" : options.output.substr(0, slash);
+    leaf = options.output.substr(slash + 1);
+  }
+  if (leaf.empty() || leaf == "." || leaf == "..")
+    return make_error(ErrorCode::usage, Error::no_offset, "'" + options.output + "' names a directory, not a file");
+  MIGSCOPE_ASSIGN(OutputDir target, OutputDir::open(dir, options.force));
+  MIGSCOPE_TRY(target.reserve(leaf));
+  MIGSCOPE_ASSIGN(int fd, target.create(leaf, 0));
+  return std::pair<OutputDir, int>(std::move(target), fd);
+}
+
 }  // namespace
 
 // QEMU aligns each mapped-ram page region to 1 MiB of the file
 // (MAPPED_RAM_FILE_OFFSET_ALIGNMENT); moving regions must keep that.
 constexpr std::uint64_t kRegionAlignment = 1u << 20;
 
+namespace {
+
+// A decompressed stream (or a qcow2 snapshot's VM state) starts at its first
+// byte and has no mapped-ram regions to move (a sparse save is never
+// compressed): copied as it is produced, through a read-once window.
+Result<CatReport> cat_streamed(const Dump& dump, const CatOptions& options, const TextOutput& out) {
+  const OpenStream& s = dump.stream();
+  CatReport report;
+  if (options.output.empty()) {
+    OutputBuffer buffer(out);
+    MIGSCOPE_TRY(s.stream_out([&](Bytes piece) -> Status {
+      buffer.buffer().Write({reinterpret_cast<const char*>(piece.data()), piece.size()});
+      report.bytes += piece.size();
+      return {};
+    }));
+    MIGSCOPE_TRY(buffer.finish());
+    return report;
+  }
+  MIGSCOPE_ASSIGN(auto target, open_output(options));
+  const int fd = target.second;
+  MIGSCOPE_TRY(s.stream_out([&](Bytes piece) -> Status {
+    MIGSCOPE_TRY(write_sparse(fd, report.bytes, piece.data(), piece.size(), options.output));
+    report.bytes += piece.size();
+    return {};
+  }));
+  if (::ftruncate(fd, static_cast<off_t>(report.bytes)) != 0)  // a zero run at the end is a hole
+    return make_error(ErrorCode::io, Error::no_offset, "cannot write " + options.output + ": " + std::strerror(errno));
+  MIGSCOPE_TRY(target.first.commit());
+  return report;
+}
+
+}  // namespace
+
 Result<CatReport> cat(const Dump& dump, const CatOptions& options, const TextOutput& out) {
+  if (dump.stream().streamed() && dump.location().stream_offset == 0 && !dump.stream().window)
+    return cat_streamed(dump, options, out);
   MIGSCOPE_ASSIGN(const Bytes all, dump.random_access());
   const std::uint64_t base = dump.location().stream_offset;
   CatReport report;
@@ -127,36 +198,14 @@ Result<CatReport> cat(const Dump& dump, const CatOptions& options, const TextOut
   }
 
   // A file: under a temporary name, zero runs left as holes, renamed when complete.
-  std::string dir = ".", leaf = options.output;
-  if (const auto slash = options.output.rfind('/'); slash != std::string::npos) {
-    dir = slash == 0 ? "/" : options.output.substr(0, slash);
-    leaf = options.output.substr(slash + 1);
-  }
-  if (leaf.empty() || leaf == "." || leaf == "..")
-    return make_error(ErrorCode::usage, Error::no_offset, "'" + options.output + "' names a directory, not a file");
-  MIGSCOPE_ASSIGN(OutputDir target, OutputDir::open(dir, options.force));
-  MIGSCOPE_TRY(target.reserve(leaf));
-  MIGSCOPE_ASSIGN(int fd, target.create(leaf, report.bytes));
-  constexpr std::size_t kChunk = 64u << 10;
+  MIGSCOPE_ASSIGN(auto target, open_output(options));
+  const int fd = target.second;
+  if (report.bytes > 0 && ::ftruncate(fd, static_cast<off_t>(report.bytes)) != 0)
+    return make_error(ErrorCode::io, Error::no_offset, "cannot size " + options.output + ": " + std::strerror(errno));
   MIGSCOPE_TRY(write_all([&](std::uint64_t at, const std::byte* p, std::size_t n) -> Status {
-    while (n > 0) {
-      const std::size_t take = std::min(n, kChunk - static_cast<std::size_t>(at % kChunk));
-      if (!all_zero(p, take)) {
-        for (std::size_t done = 0; done < take;) {
-          const ssize_t w = ::pwrite(fd, p + done, take - done, static_cast<off_t>(at + done));
-          if (w < 0 && errno == EINTR) continue;
-          if (w <= 0)
-            return make_error(ErrorCode::io, Error::no_offset, "cannot write " + options.output + ": " + std::strerror(errno));
-          done += static_cast<std::size_t>(w);
-        }
-      }
-      p += take;
-      at += take;
-      n -= take;
-    }
-    return {};
+    return write_sparse(fd, at, p, n, options.output);
   }));
-  MIGSCOPE_TRY(target.commit());
+  MIGSCOPE_TRY(target.first.commit());
   return report;
 }
 

@@ -208,6 +208,26 @@ Status OpenStream::complete() const {
   return learn(find_vmdesc_trailer(all.subspan(location.stream_offset), location.stream_offset), std::nullopt, all.size());
 }
 
+Status OpenStream::stream_out(const std::function<Status(Bytes piece)>& emit) const {
+  constexpr std::uint64_t kPiece = 8u << 20;
+  last_once.reset();
+  MIGSCOPE_ASSIGN(last_once, start(true));
+  StreamWindow& w = *last_once;
+  std::uint64_t at = 0;
+  for (;;) {
+    const std::uint64_t filled = w.wait_for(at + kPiece, at);
+    while (at < filled) {
+      const std::uint64_t end = std::min(filled, at + kPiece);
+      MIGSCOPE_TRY(emit(Bytes{w.base() + at, static_cast<std::size_t>(end - at)}));
+      at = end;
+    }
+    if (w.ended() && at == w.filled()) break;
+  }
+  if (const Error* e = w.failure()) return *e;
+  stream_size = at;
+  return {};
+}
+
 Result<WalkSummary> OpenStream::walk(StreamVisitor& visitor, WalkOptions options, WalkSummary* partial) const {
   options.vmdesc = vmdesc ? &*vmdesc : nullptr;
   if (!streamed()) return walk_stream(bytes(), walk_location(), options, visitor, partial);

@@ -60,6 +60,9 @@ struct OpenStream {
   Bytes stream_bytes() const noexcept { return bytes().subspan(location.stream_offset); }
   /// Wait for the whole spool (made if need be) and learn its trailer and description.
   Status complete() const;
+  /// A streamed input's bytes, in order, as they are produced (a read-once
+  /// window: no temporary file), to `emit` in pieces of at most 8 MiB.
+  Status stream_out(const std::function<Status(Bytes piece)>& emit) const;
   /// The walk itself (Dump::walk).
   Result<WalkSummary> walk(StreamVisitor& visitor, WalkOptions options, WalkSummary* partial) const;
 
