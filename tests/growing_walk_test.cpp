@@ -462,5 +462,65 @@ TEST(GrowingWalk, CutCompressedFilesAreTruncatedAfterAllTheyHold) {
   }
 }
 
+// A decompression bomb: a zstd-compressed libvirt save declaring a 1 TiB RAM
+// block, then zero-page records (9 bytes each, one page re-sent), a few
+// hundred kilobytes compressed.
+// Reading it stops at the limit (1024 x the compressed size, at least 1 GiB)
+// with a clear error (exit 4), in bounded time, never producing 2.4 GB.
+TEST(GrowingWalk, ADecompressionBombOfATebibyteOfZeroPagesStopsAtTheLimit) {
+  if (std::system("command -v zstd >/dev/null") != 0) GTEST_SKIP() << "no zstd tool";
+  const fs::path tmp = fs::path(test::binary_dir()) / "growing-walk-tmp";
+  fs::create_directories(tmp);
+  const fs::path payload = tmp / "bomb.zst";
+  {
+    std::FILE* z = ::popen(("zstd -q -1 -c > '" + payload.string() + "'").c_str(), "w");
+    ASSERT_NE(z, nullptr);
+    test::StreamBuilder head;
+    head.header().configuration("pc-q35-7.2");
+    head.section_start(2, "ram", 0, 4).ram_mem_size({{"pc.ram", std::uint64_t{1} << 40}}).ram_eos().footer(2);
+    head.section_part(2).ram_zero(0, "pc.ram");
+    std::fwrite(head.bytes().data(), 1, head.bytes().size(), z);
+    // 1.2 GB of CONTINUE zero records for one page, sent again and again
+    // (valid: a page may be re-sent), past the 1 GiB limit.
+    std::vector<unsigned char> chunk(9 * 8192);
+    for (std::size_t i = 0; i < 8192; ++i) {
+      const std::uint64_t v = (std::uint64_t{5} << 12) | 0x22;
+      for (int b = 0; b < 8; ++b) chunk[9 * i + b] = static_cast<unsigned char>(v >> (56 - 8 * b));
+      chunk[9 * i + 8] = 0;
+    }
+    for (std::uint64_t n = 0; n < (std::uint64_t{1200} << 20); n += chunk.size())
+      ASSERT_EQ(std::fwrite(chunk.data(), 1, chunk.size(), z), chunk.size());
+    ASSERT_EQ(::pclose(z), 0);
+  }
+  const std::string compressed = test::read_file(payload.string());
+  ASSERT_LT(compressed.size(), std::size_t{1} << 20);  // the limit is then 1 GiB
+  // Wrapped as a zstd libvirt save (format 5).
+  std::string h(92, '\0');
+  std::memcpy(h.data(), "LibvirtQemudSave", 16);
+  const std::string xml = "<domain><name>bomb</name></domain>";
+  const std::uint32_t fields[5] = {2, static_cast<std::uint32_t>(xml.size()), 0, 5, 0};
+  std::memcpy(h.data() + 16, fields, sizeof fields);
+  const fs::path save = tmp / "bomb.save";
+  {
+    std::FILE* f = std::fopen(save.c_str(), "wb");
+    const std::string all = h + xml + compressed;
+    std::fwrite(all.data(), 1, all.size(), f);
+    std::fclose(f);
+  }
+  for (const char* cmd : {"info", "cat"}) {
+    SCOPED_TRACE(cmd);
+    std::string out;
+    const int rc = test::run_command("timeout 120 " + test::tool_path("migscope") + " " + cmd + " '" + save.string() +
+                                         "' 2>&1 >/dev/null",
+                                     &out);
+    EXPECT_EQ(rc, 4) << out;
+    EXPECT_NE(out.find("holds more than 1073741824 bytes of stream"), std::string::npos) << out;
+    EXPECT_NE(out.find("decompression bomb"), std::string::npos) << out;
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;  // one line
+  }
+  fs::remove(payload);
+  fs::remove(save);
+}
+
 }  // namespace
 }  // namespace migscope

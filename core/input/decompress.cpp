@@ -39,6 +39,11 @@ class MappedSource {
     // the very end, so a cut costs the last piece, not all it had buffered.
     const std::size_t take = static_cast<std::size_t>(
         std::min<std::uint64_t>({static_cast<std::uint64_t>(n), mapping_.size() - pos_, kPiece}));
+    // Map the input ahead in one call per 8 MiB, not a fault per 4 KiB.
+    if (pos_ + take > populated_) {
+      populated_ = std::min<std::uint64_t>(mapping_.size(), std::max(pos_, populated_) + kPopulate);
+      populate_mapped_range(mapping_, pos_, populated_);
+    }
     std::memcpy(out, mapping_.data() + pos_, take);
     if (frames_) frames_->feed(mapping_.data() + pos_, take, file_offset_ + pos_);
     pos_ += take;
@@ -53,6 +58,8 @@ class MappedSource {
  private:
   static constexpr std::uint64_t kReleaseStep = 4u << 20;
   static constexpr std::uint64_t kPiece = 256u << 10;
+  static constexpr std::uint64_t kPopulate = 8u << 20;
+  std::uint64_t populated_ = 0;
   Bytes mapping_;
   std::uint64_t pos_, released_, file_offset_;
   ZstdFrameTracker* frames_;
