@@ -137,7 +137,11 @@ void StreamWindow::produce() {
     {
       std::lock_guard lk(mu_);
       filled_.store(filled, std::memory_order_release);
-      reader_at = reader_at_;
+      // A reader that asks for far more than its position (to skip a large
+      // body, or for all that remains) is taken to be where it asks, less
+      // kAhead: memory stays bounded whatever a length field claims.
+      const std::uint64_t asked = std::min(wanted_size_, filled);
+      reader_at = std::max(reader_at_, asked > kAhead ? asked - kAhead : 0);
     }
     grown_.notify_all();
     if (failure || at_end) break;

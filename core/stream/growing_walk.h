@@ -38,7 +38,9 @@ struct DeferredWalk {
 };
 
 /// Walk `in` like walk_stream. With `deferred` (and no options.vmdesc), sections
-/// that need the description wait for the trailer, and `deferred` receives it.
+/// that need the description wait for the trailer, and `deferred` receives it;
+/// with `deferred`, a walk that cannot be done over `in` (see needs_description,
+/// also: mapped-ram in a window that forgets) stops and says so there.
 Result<WalkSummary> walk_growing(const GrowingInput& in, const StreamLocation& where, const WalkOptions& options,
                                  StreamVisitor& visitor, WalkSummary* partial, DeferredWalk* deferred);
 

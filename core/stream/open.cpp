@@ -256,19 +256,16 @@ Result<WalkSummary> OpenStream::walk(StreamVisitor& visitor, WalkOptions options
     if (r.ok() && w->failure()) return *w->failure();
     return r;
   };
-  if (description_known) {
-    auto r = checked(walk_growing(in, walk_location(), options, visitor, partial, nullptr));
-    if (r.ok()) stream_size = w->filled();
-    return r;
-  }
   DeferredWalk learnt;
+  if (description_known) options.vmdesc = vmdesc ? &*vmdesc : nullptr;
   auto summary = checked(walk_growing(in, walk_location(), options, visitor, partial, &learnt));
   if (!learnt.needs_description) {
     if (summary.ok()) MIGSCOPE_TRY(learn(std::move(learnt.trailer), std::move(learnt.vmdesc), w->filled()));
     return summary;
   }
-  // Rare (a stream without section footers, ...): the whole stream, kept,
-  // then walked again with the description, past what the visitor has had.
+  // Rare (a stream without section footers, mapped-ram in a read-once
+  // window, ...): the whole stream, kept, then walked again with the
+  // description, past what the visitor has had.
   MIGSCOPE_TRY(complete());
   options.vmdesc = vmdesc ? &*vmdesc : nullptr;
   ResumingVisitor resume(visitor, learnt);

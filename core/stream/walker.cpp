@@ -81,7 +81,8 @@ class Walker {
       : Walker(file, where, options, visitor) {
     filled_ = filled;
     growing_ = range;
-    deferred_ = options.vmdesc ? nullptr : deferred;
+    deferred_ = deferred;
+    defer_sections_ = deferred && !options.vmdesc;
   }
 
   Result<WalkSummary> run(WalkSummary* partial) {
@@ -109,7 +110,7 @@ class Walker {
       return std::move(st).error();
     }
     Status st = read_trailer(c);
-    if (st.ok() && deferred_) st = learn_description(c);
+    if (st.ok() && defer_sections_) st = learn_description(c);
     if (!st.ok()) {
       if (partial) {
         summary_.end_offset = c.offset();
@@ -315,13 +316,17 @@ class Walker {
       } else if (const rapidjson::Value* desc = configuration_subsection_desc(sub)) {
         auto v = decode_device(*desc, c, sub);
         if (!v.ok()) return std::move(v).error();
-      } else if (deferred_) {
+      } else if (defer_sections_) {
         return needs_description(sub_at);
       } else {
         return make_error(ErrorCode::unsupported, sub_at,
                           "unknown configuration subsection " + quoted(sub) + " and no description of it in the vmdesc");
       }
     }
+    // mapped-ram pages lie at offsets ahead, read after the headers: a window
+    // that forgets what lies behind cannot give them.
+    if (deferred_ && growing_ && growing_->retained_behind() != UINT64_MAX && conf.has_capability("mapped-ram"))
+      return needs_description(at);
     summary_.configuration = conf;
     choose_page_size(&*summary_.configuration);
     return visitor_.on_configuration(*summary_.configuration);
@@ -493,7 +498,7 @@ class Walker {
     ev.depth = depth;
     // A deferred walk keeps a section that needs the description aside: its
     // end is its footer, it is decoded when the trailer has been read.
-    const bool kept = deferred_ && needs_vmdesc(*info);
+    const bool kept = defer_sections_ && needs_vmdesc(*info);
     if (kept && footers_ == false) return needs_description(at);  // its end cannot be found without it
     std::optional<FieldValue> state;
     MIGSCOPE_TRY(kept ? read_named(c, *info, type, [&] { return skip_to_footer(c, *info); })
@@ -735,7 +740,8 @@ class Walker {
   const Vmdesc* vmdesc_;   // the description sections are decoded with (a deferred walk learns it at the end)
   std::uint64_t filled_ = 0;
   GrowingRange* growing_ = nullptr;
-  DeferredWalk* deferred_ = nullptr;
+  DeferredWalk* deferred_ = nullptr;  // where to say the walk must be done another way
+  bool defer_sections_ = false;        // sections that need the description wait for it
   bool queueing_ = false;             // events wait behind a kept section, to stay in stream order
   std::vector<Queued> queue_;
   std::uint64_t kept_bytes_ = 0;
