@@ -4,7 +4,10 @@
 // lives past the end of the virtual disk, at the first L1 entry beyond it.
 #include "input/qcow2.h"
 
+#include "input/input.h"
+
 #include <algorithm>
+#include <optional>
 #include <cstring>
 #include <vector>
 
@@ -149,7 +152,60 @@ class VmstateReader final : public SequentialReader {
   }
   std::string name() const override { return name_; }
 
+  /// The VM state as extents of the image (and runs of zeros), when every
+  /// cluster is plain data, zero or unallocated (none compressed, no partial
+  /// subclusters), in at most `max` extents: it can then be mapped in place.
+  std::optional<std::vector<VmstateExtent>> extents(std::size_t max) const {
+    if (base_ == UINT64_MAX || sn_.vm_state_size == 0 || (base_ & (cluster_ - 1)) != 0) return std::nullopt;
+    std::vector<VmstateExtent> out;
+    for (std::uint64_t g = base_; g < base_ + sn_.vm_state_size; g += cluster_) {
+      bool zero = false;
+      const std::optional<std::uint64_t> host = plain_cluster(g, &zero);
+      if (!host && !zero) return std::nullopt;
+      const std::uint64_t at = g - base_;
+      const std::uint64_t len = std::min<std::uint64_t>(cluster_, sn_.vm_state_size - at);
+      if (!out.empty()) {
+        VmstateExtent& last = out.back();
+        if (last.zero == zero && (zero || last.host + last.length == *host)) {
+          last.length += len;
+          continue;
+        }
+      }
+      if (out.size() == max) return std::nullopt;
+      out.push_back({at, len, host.value_or(0), zero});
+    }
+    return out;
+  }
+
  private:
+  // The host offset of a guest cluster that is plain data (allocated, not
+  // compressed, every subcluster allocated); or *zero when it reads as zeros
+  // (unallocated, zero flag, all subclusters zero); else neither (compressed,
+  // mixed subclusters, tables out of the file: the reader handles those).
+  std::optional<std::uint64_t> plain_cluster(std::uint64_t guest, bool* zero) const {
+    *zero = false;
+    const std::uint64_t l1_index = guest >> (cluster_bits_ + l2_bits_);
+    if (l1_index >= sn_.l1_size) return *zero = true, std::nullopt;
+    const std::uint64_t l1_at = sn_.l1_table_offset + 8 * l1_index;
+    if (sn_.l1_table_offset > file_.size() || l1_at > file_.size() - 8) return std::nullopt;
+    const std::uint64_t l2_table = load_be64(file_.data() + l1_at) & kOffsetMask;
+    if (l2_table == 0) return *zero = true, std::nullopt;
+    const std::uint64_t entry_size = extended_ ? 16 : 8;
+    const std::uint64_t l2_at = l2_table + entry_size * ((guest >> cluster_bits_) & ((std::uint64_t{1} << l2_bits_) - 1));
+    if (l2_table > file_.size() || l2_at > file_.size() - entry_size) return std::nullopt;
+    const std::uint64_t entry = load_be64(file_.data() + l2_at);
+    if (entry & kCompressed) return std::nullopt;
+    const std::uint64_t host = entry & kOffsetMask;
+    if (extended_) {
+      const std::uint64_t bitmap = load_be64(file_.data() + l2_at + 8);
+      if (bitmap == 0xffffffffu && host != 0) return host;
+      if ((bitmap >> 32) == 0xffffffffu || (bitmap == 0)) return *zero = true, std::nullopt;
+      return std::nullopt;
+    }
+    if ((entry & kZeroFlag) || host == 0) return *zero = true, std::nullopt;
+    return host;
+  }
+
   // The bytes [in_cluster, in_cluster + len) of the guest cluster at `guest`.
   Status copy(std::uint64_t guest, std::uint64_t in_cluster, std::byte* out, std::size_t len) {
     const std::uint64_t l1_index = guest >> (cluster_bits_ + l2_bits_);
@@ -195,7 +251,21 @@ class VmstateReader final : public SequentialReader {
     if (host > file_.size() || in_cluster + len > file_.size() - host)
       return make_error(ErrorCode::truncated, l2_at, "qcow2: L2 entry points at a cluster " + hex(host) + " beyond the end of the input");
     std::memcpy(out, file_.data() + host + in_cluster, len);
+    release_behind(host + in_cluster, len);
     return {};
+  }
+
+  // The image is mapped: what has been copied leaves the resident set (else
+  // a 3 GB VM state stays mapped in). savevm writes its clusters in order, so
+  // the host ranges copied are nearly contiguous; a range that also holds an
+  // L2 table only costs that table a fault again.
+  void release_behind(std::uint64_t at, std::uint64_t len) {
+    lo_ = std::min(lo_, at);
+    hi_ = std::max(hi_, at + len);
+    copied_ += len;
+    if (copied_ < kReleaseStep) return;
+    if (hi_ - lo_ <= 4 * copied_) release_mapped_range(file_, lo_, hi_);
+    lo_ = UINT64_MAX, hi_ = 0, copied_ = 0;
   }
 
   Status compressed(std::uint64_t entry, std::uint64_t l2_at, std::uint64_t in_cluster, std::byte* out, std::size_t len) {
@@ -237,6 +307,8 @@ class VmstateReader final : public SequentialReader {
   std::uint64_t pos_ = 0;
   std::vector<std::byte> cluster_buf_;
   std::uint64_t cached_host_ = UINT64_MAX;
+  static constexpr std::uint64_t kReleaseStep = 8u << 20;
+  std::uint64_t lo_ = UINT64_MAX, hi_ = 0, copied_ = 0;  // host range copied since the last release
 };
 
 }  // namespace
@@ -244,6 +316,11 @@ class VmstateReader final : public SequentialReader {
 std::unique_ptr<SequentialReader> open_vmstate(Bytes file, const Qcow2Image& image, const Qcow2Snapshot& snapshot,
                                                std::string name) {
   return std::make_unique<VmstateReader>(file, image, snapshot, std::move(name));
+}
+
+std::optional<std::vector<VmstateExtent>> vmstate_extents(Bytes file, const Qcow2Image& image, const Qcow2Snapshot& snapshot,
+                                                          std::size_t max_extents) {
+  return VmstateReader(file, image, snapshot, {}).extents(max_extents);
 }
 
 }  // namespace migscope

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "migscope/input.h"
 
@@ -18,5 +20,18 @@ bool starts_like_qcow2(Bytes head) noexcept;
 /// subclusters read as zeros, deflate-compressed clusters are inflated.
 std::unique_ptr<SequentialReader> open_vmstate(Bytes file, const Qcow2Image& image, const Qcow2Snapshot& snapshot,
                                                std::string name);
+
+/// A piece of a VM state: `length` bytes at `offset` in it, which are the
+/// image's bytes at `host`, or zeros.
+struct VmstateExtent {
+  std::uint64_t offset = 0, length = 0, host = 0;
+  bool zero = false;
+};
+
+/// The VM state as at most `max_extents` extents, when every cluster is plain
+/// data, zero or unallocated (savevm writes plain clusters, mostly in order):
+/// it can then be mapped in place, with no copy (input/stitched_map.h).
+std::optional<std::vector<VmstateExtent>> vmstate_extents(Bytes file, const Qcow2Image& image, const Qcow2Snapshot& snapshot,
+                                                          std::size_t max_extents);
 
 }  // namespace migscope

@@ -4,6 +4,7 @@
 
 #include "input/decompress.h"
 #include "input/qcow2.h"
+#include "input/stitched_map.h"
 #include "stream/growing_walk.h"
 
 #include <cerrno>
@@ -121,6 +122,30 @@ Status read_snapshot(OpenStream& s, const std::string& which) {
     return make_error(ErrorCode::corrupt, chosen->entry_offset,
                       "qcow2 snapshot " + chosen->id + " claims a VM state of " + std::to_string(chosen->vm_state_size) +
                           " bytes in an image of " + std::to_string(image.size()));
+  // Its clusters mapped one after the other, in place: walked like a file.
+  // (Extents must end inside the image: vmstate_extents checks the tables,
+  // the data ranges are checked here.)
+  constexpr std::size_t kMaxExtents = 4096;
+  std::optional<std::vector<VmstateExtent>> extents = vmstate_extents(image, qcow2, *chosen, kMaxExtents);
+  if (extents)
+    for (const VmstateExtent& e : *extents)
+      if (!e.zero && (e.host > image.size() || e.length > image.size() - e.host)) extents.reset();
+  if (extents) s.stitched = StitchedMapping::map(s.container.path(), *extents, chosen->vm_state_size);
+  if (s.stitched) {
+    const Bytes in_place = s.stitched->bytes();
+    auto inner = locate_stream(in_place);
+    if (!inner.ok()) {
+      Error e = std::move(inner).error();
+      e.detail = "the VM state of qcow2 snapshot " + chosen->id + ": " + e.detail;
+      return e;
+    }
+    if (inner->format != InputFormat::qemu_stream || inner->compression != Compression::none)
+      return make_error(ErrorCode::not_a_stream, chosen->entry_offset,
+                        "the VM state of qcow2 snapshot " + chosen->id + " is not a QEMU stream but another wrapper");
+    s.view = in_place;
+    s.location.stream_offset = inner->stream_offset;
+    return {};
+  }
   auto shared = std::make_shared<const Qcow2Image>(std::move(qcow2));
   const Qcow2Snapshot snapshot = *s.snapshot;
   auto reopen = [image, shared, snapshot, name = s.container.path()]() -> Result<std::unique_ptr<SequentialReader>> {
@@ -153,6 +178,7 @@ Result<OpenStream> open_input(InputFile file, const std::string& snapshot = {}) 
 
 Bytes OpenStream::bytes() const noexcept {
   if (window) return Bytes{window->base(), static_cast<std::size_t>(window->filled())};
+  if (!view.empty()) return view;
   return file.bytes();
 }
 
@@ -163,7 +189,7 @@ Result<std::unique_ptr<StreamWindow>> OpenStream::start(bool read_once) const {
 }
 
 Result<Bytes> OpenStream::prepare(bool read_once) const {
-  if (!streamed()) return file.bytes();
+  if (!streamed()) return bytes();
   if (!window) {
     if (read_once) {
       if (!next_once) {

@@ -10,6 +10,7 @@
 #include "migscope/error.h"
 #include "migscope/input.h"
 #include "migscope/stream.h"
+#include "input/stitched_map.h"
 #include "input/stream_window.h"
 #include "vmdesc/vmdesc.h"
 
@@ -19,6 +20,10 @@ struct OpenStream {
   InputFile file;       ///< the bytes walked: the input (unless `window`)
   InputFile container;  ///< the input as given, when the stream was decompressed or read out of it
   bool contained = false;  ///< `container` holds the input
+  /// A qcow2 VM state in plain clusters, mapped in place (`stitched`), is
+  /// walked as `view`; empty otherwise.
+  std::unique_ptr<StitchedMapping> stitched;
+  Bytes view;
   /// A decompressed stream or a qcow2 snapshot's VM state is `streamed`: it
   /// is produced, on its own thread, by a reader from `reopen`, once per
   /// walk that reads it once (WalkOptions::read_once), or into `window`, a
