@@ -62,9 +62,11 @@ Result<Qcow2Image> read_qcow2(Bytes file) {
   }
   if (nb_snapshots > kMaxSnapshots) return corrupt(60, std::to_string(nb_snapshots) + " snapshots (at most 65536)");
   std::uint64_t at = snapshots_offset;
+  std::uint64_t pointed_from = 64;  // what puts the next entry at `at`: the header field, then the entry before
   for (std::uint32_t i = 0; i < nb_snapshots; ++i) {
     if (at > file.size() || file.size() - at < 40)
-      return make_error(ErrorCode::truncated, at, "qcow2: snapshot table entry " + std::to_string(i) + " lies beyond the end of the input");
+      return make_error(ErrorCode::truncated, pointed_from,
+                        "qcow2: snapshot table entry " + std::to_string(i) + " at " + hex(at) + " lies beyond the end of the input");
     const std::byte* e = file.data() + at;
     Qcow2Snapshot sn;
     sn.entry_offset = at;
@@ -85,16 +87,24 @@ Result<Qcow2Image> read_qcow2(Bytes file) {
     sn.id = std::string(as_chars(file.subspan(at + 40 + extra, id_size)));
     sn.name = std::string(as_chars(file.subspan(at + 40 + extra + id_size, name_size)));
     img.snapshots.push_back(std::move(sn));
+    pointed_from = at;
     at += (need + 7) / 8 * 8;  // entries are 8-byte aligned
   }
   return img;
 }
 
 Result<const Qcow2Snapshot*> choose_snapshot(const Qcow2Image& image, std::string_view which) {
+  // The first few only: a table may hold 65536 entries with 64 KiB names each.
+  constexpr std::size_t kListed = 16;
+  auto shown = [](const std::string& text) { return text.size() <= 64 ? text : text.substr(0, 64) + "..."; };
   auto list = [&] {
     std::string s;
-    for (const Qcow2Snapshot& sn : image.snapshots)
-      s += (s.empty() ? "" : ", ") + sn.id + " '" + sn.name + "'" + (sn.vm_state_size ? "" : " (disk only)");
+    for (std::size_t i = 0; i < image.snapshots.size() && i < kListed; ++i) {
+      const Qcow2Snapshot& sn = image.snapshots[i];
+      s += (s.empty() ? "" : ", ") + shown(sn.id) + " '" + shown(sn.name) + "'" +
+           (sn.vm_state_size ? "" : " (disk only)");
+    }
+    if (image.snapshots.size() > kListed) s += " and " + std::to_string(image.snapshots.size() - kListed) + " more";
     return s.empty() ? std::string("none") : s;
   };
   if (which.empty()) {
