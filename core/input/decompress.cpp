@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <optional>
 
 #include <boost/iostreams/filter/bzip2.hpp>
 #include <boost/iostreams/filter/gzip.hpp>
@@ -20,6 +21,10 @@ namespace {
 namespace io = boost::iostreams;
 
 constexpr std::streamsize kBuffer = 1 << 20;
+// The decompressed side's buffer: a filter that throws (damage, or data cut
+// short) loses what it decompressed into it since the last refill, so this
+// bounds what is lost before a cut (64 KiB; refills cost nothing at that size).
+constexpr std::streamsize kOutBuffer = 64 << 10;
 
 // The compressed bytes, handed to the filter from the mapping; what the
 // filter has consumed leaves the resident set behind it (else a multi-GB
@@ -47,38 +52,50 @@ class MappedSource {
   std::uint64_t pos_, released_;
 };
 
-// Boost's filters report damage by exceptions or by the stream's bad bit;
-// both become an Error here, the boundary.
+// Boost's filters report damage by exceptions, which become an Error here,
+// the boundary.
 class DecompressingReader final : public SequentialReader {
  public:
   DecompressingReader(Bytes mapping, std::uint64_t begin, Compression kind, std::string name, std::uint64_t file_offset)
       : kind_(kind), name_(std::move(name)), file_offset_(file_offset) {
     switch (kind) {
-      case Compression::gzip: in_.push(io::gzip_decompressor(io::gzip::default_window_bits, kBuffer), kBuffer); break;
-      case Compression::bzip2: in_.push(io::bzip2_decompressor(false, kBuffer), kBuffer); break;
-      case Compression::xz: in_.push(io::lzma_decompressor(kBuffer), kBuffer); break;
-      case Compression::zstd: in_.push(io::zstd_decompressor(kBuffer), kBuffer); break;
+      case Compression::gzip: in_.push(io::gzip_decompressor(io::gzip::default_window_bits, kBuffer), kOutBuffer); break;
+      case Compression::bzip2: in_.push(io::bzip2_decompressor(false, kBuffer), kOutBuffer); break;
+      case Compression::xz: in_.push(io::lzma_decompressor(kBuffer), kOutBuffer); break;
+      case Compression::zstd: in_.push(io::zstd_decompressor(kBuffer), kOutBuffer); break;
       default: break;
     }
     in_.push(MappedSource(mapping, begin), kBuffer);
   }
 
+  // The bytes decompressed before damage are handed out first; the error
+  // comes with the next call, and stays. (istream::read would lose them: a
+  // refill that throws leaves its count at 0, however much it had copied, so
+  // the stream buffer is read directly: what the filter holds, then one byte
+  // across each refill.)
   Result<std::size_t> read(std::span<std::byte> out) override {
+    if (failed_) return *failed_;
+    std::streambuf& filtered = *in_.rdbuf();
+    char* dst = reinterpret_cast<char*>(out.data());
     std::size_t n = 0;
     try {
       while (n < out.size()) {
-        in_.read(reinterpret_cast<char*>(out.data() + n), static_cast<std::streamsize>(out.size() - n));
-        const auto got = in_.gcount();
-        n += static_cast<std::size_t>(got);
-        if (in_.bad()) {
-          produced_ += n;
-          return damaged("the compressed data is damaged or cut short");
+        const std::streamsize ready = filtered.in_avail();
+        if (ready > 0) {
+          const auto want = static_cast<std::streamsize>(std::min<std::uint64_t>(static_cast<std::uint64_t>(ready), out.size() - n));
+          n += static_cast<std::size_t>(filtered.sgetn(dst + n, want));
+          continue;
         }
-        if (in_.eof() || got == 0) break;
+        const int c = filtered.sbumpc();
+        if (c == std::char_traits<char>::eof()) break;
+        dst[n++] = static_cast<char>(c);
       }
     } catch (const std::exception& e) {
       produced_ += n;
-      return damaged(e.what());
+      return fail(n, e.what());
+    } catch (...) {
+      produced_ += n;
+      return fail(n, "the compressed data is damaged or cut short");
     }
     produced_ += n;
     return n;
@@ -86,16 +103,19 @@ class DecompressingReader final : public SequentialReader {
   std::string name() const override { return name_; }
 
  private:
-  Error damaged(const std::string& what) const {
-    return make_error(ErrorCode::corrupt, file_offset_,
-                      std::string(compression_name(kind_)) + " data starting here: " + what + " (after " +
-                          std::to_string(produced_) + " bytes of stream)");
+  Result<std::size_t> fail(std::size_t n, const std::string& what) {
+    failed_ = make_error(ErrorCode::corrupt, file_offset_,
+                         std::string(compression_name(kind_)) + " data starting here: " + what + " (after " +
+                             std::to_string(produced_) + " bytes of stream)");
+    if (n > 0) return n;
+    return *failed_;
   }
 
   Compression kind_;
   std::string name_;
   std::uint64_t file_offset_;
   std::uint64_t produced_ = 0;
+  std::optional<Error> failed_;
   io::filtering_istream in_;
 };
 
