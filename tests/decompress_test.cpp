@@ -1,5 +1,6 @@
 // Decompressing readers (input/decompress): what comes out of damaged and
-// cut data.
+// cut data, and the readers for an incomplete libvirt save (its payload is
+// cut where the save stopped).
 #include <cstring>
 #include <string>
 #include <vector>
@@ -86,6 +87,47 @@ TEST(Decompress, CutDataGivesWhatDecompressedBeforeTheCutThenAnErrorThatStays) {
   const Drained w = drain(**whole);
   EXPECT_FALSE(w.error.has_value());
   EXPECT_TRUE(w.bytes == data);
+}
+
+TEST(Decompress, EndAtDamageEndsWhereTheDataIsCut) {
+  const std::string data = sample();
+  const std::string z = gzip(data);
+  const std::string cut = z.substr(0, z.size() / 2);
+  auto reader = make_decompressor(bytes_of(cut), Compression::gzip, "part.save", 92);
+  ASSERT_TRUE(reader.ok());
+  auto ending = end_at_damage(std::move(reader).value());
+  EXPECT_EQ(ending->name(), "part.save");
+  const Drained d = drain(*ending);
+  EXPECT_FALSE(d.error.has_value());
+  EXPECT_GT(d.bytes.size(), data.size() / 4);
+  EXPECT_TRUE(data.compare(0, d.bytes.size(), d.bytes) == 0);
+  std::vector<std::byte> buf(16);
+  auto after = ending->read(buf);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*after, 0u);
+}
+
+TEST(Decompress, IncompleteSavesNameTheirErrors) {
+  StreamLocation plain;
+  StreamLocation save;
+  save.libvirt.emplace();
+  StreamLocation part = save;
+  part.libvirt->complete = false;
+  const Error damage = make_error(ErrorCode::not_a_stream, 0, "the decompressed gzip data: empty file");
+  EXPECT_TRUE(name_if_incomplete(part, Status{}).ok());
+  for (const StreamLocation* loc : {&plain, &save}) {
+    auto st = name_if_incomplete(*loc, Status(damage));
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code, ErrorCode::not_a_stream);
+    EXPECT_EQ(st.error().detail, damage.detail);
+  }
+  auto st = name_if_incomplete(part, Status(damage));
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ErrorCode::truncated);
+  EXPECT_EQ(st.error().detail,
+            "incomplete libvirt save image (magic 'LibvirtQemudPart': the save never finished): the decompressed gzip data: empty file");
+  auto unsupported = name_if_incomplete(part, Status(make_error(ErrorCode::unsupported, 0, "a bomb")));
+  EXPECT_EQ(unsupported.error().code, ErrorCode::unsupported);
 }
 
 }  // namespace

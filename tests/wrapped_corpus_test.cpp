@@ -115,6 +115,109 @@ TEST(WrappedCorpus, ExtractGivesTheSameFilesAsTheBareStream) {
   }
 }
 
+// Real saves made incomplete as libvirt leaves a save that never finished:
+// the magic still 'LibvirtQemudPart' (libvirt rewrites it last), whole or cut
+// short. Every operation names it (truncated); with keep_going, info and state
+// read what it holds: all of it when the stream is whole.
+TEST(WrappedCorpus, AnIncompleteSaveIsNamedAndReadAsFarAsItGoes) {
+  const fs::path dir = fs::temp_directory_path() / ("migscope-part-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  for (const char* name : {"q35-raw.save", "q35-gzip.save", "q35-lzop.save", "q35-10.0-zstd.save"}) {
+    SCOPED_TRACE(name);
+    const fs::path real = wrapped_dir() / name;
+    if (!fs::exists(real)) GTEST_SKIP() << "corpus/wrapped not built";
+    std::string bytes = file_bytes(real);
+    auto complete = Dump::open(real.string());
+    ASSERT_TRUE(complete.ok()) << complete.error().message();
+    const std::uint64_t payload = complete->location().compression == Compression::none
+                                      ? complete->location().stream_offset
+                                      : complete->location().payload_offset;
+    std::string complete_state;
+    ASSERT_TRUE(ops::state(*complete, {}, ops::TextOutput::to_string(complete_state)).ok());
+    const ops::InfoReport complete_info = ops::info(*complete);
+    ASSERT_FALSE(complete_info.damage.has_value());
+    std::memcpy(bytes.data(), "LibvirtQemudPart", 16);
+
+    // Whole: every byte of the stream is there, the header only says Part.
+    const fs::path whole = dir / "whole.save";
+    std::ofstream(whole, std::ios::binary) << bytes;
+    auto d = Dump::open(whole.string());
+    ASSERT_TRUE(d.ok()) << d.error().message();
+    ASSERT_NE(d->libvirt(), nullptr);
+    EXPECT_FALSE(d->libvirt()->complete);
+    const ops::InfoReport info = ops::info(*d);
+    ASSERT_TRUE(info.damage.has_value());
+    EXPECT_EQ(info.damage->code, ErrorCode::truncated);
+    EXPECT_NE(info.damage->detail.find("incomplete libvirt save image"), std::string::npos) << info.damage->detail;
+    EXPECT_NE(info.damage->detail.find("reads to its end"), std::string::npos) << info.damage->detail;
+    EXPECT_EQ(info.sections.size(), complete_info.sections.size());
+    std::string refused_text;
+    auto refused = ops::state(*d, {}, ops::TextOutput::to_string(refused_text));
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, ErrorCode::truncated);
+    EXPECT_EQ(refused.error().offset, 0u);
+    EXPECT_EQ(refused.error().remedy, Remedy::keep_going);
+    EXPECT_TRUE(refused_text.empty());
+    ops::StateOptions keep_going;
+    keep_going.keep_going = true;
+    std::string text;
+    auto read = ops::state(*d, keep_going, ops::TextOutput::to_string(text));
+    ASSERT_FALSE(read.ok());
+    EXPECT_EQ(read.error().code, ErrorCode::truncated);
+    // The complete save's state, then the record of why it is incomplete.
+    const std::size_t last = complete_state.rfind("\n}");
+    ASSERT_NE(last, std::string::npos);
+    EXPECT_TRUE(text.compare(0, last, complete_state, 0, last) == 0);
+    EXPECT_NE(text.find("\"migscope error\"", last), std::string::npos);
+    std::string out;
+    EXPECT_EQ(ops::hash(*d, {}, ops::TextOutput::to_string(out)).error().code, ErrorCode::truncated);
+    EXPECT_EQ(ops::desc(*d, ops::TextOutput::to_string(out)).error().code, ErrorCode::truncated);
+    EXPECT_EQ(ops::cat(*d, {}, ops::TextOutput::to_string(out)).error().code, ErrorCode::truncated);
+    ops::ExtractOptions x;
+    x.dir = (dir / "extract").string();
+    EXPECT_EQ(ops::extract(*d, x).error().code, ErrorCode::truncated);
+    EXPECT_FALSE(fs::exists(dir / "extract" / "state.json"));
+    EXPECT_TRUE(out.empty());
+
+    // Cut short (60% of its payload): read as far as it goes.
+    const fs::path cut = dir / "cut.save";
+    const std::uint64_t keep = payload + (bytes.size() - payload) * 3 / 5;
+    std::ofstream(cut, std::ios::binary) << bytes.substr(0, keep);
+    auto c = Dump::open(cut.string());
+    ASSERT_TRUE(c.ok()) << c.error().message();
+    const ops::InfoReport cut_info = ops::info(*c);
+    ASSERT_TRUE(cut_info.damage.has_value());
+    EXPECT_EQ(cut_info.damage->code, ErrorCode::truncated);
+    EXPECT_NE(cut_info.damage->detail.find("incomplete libvirt save image"), std::string::npos) << cut_info.damage->detail;
+    EXPECT_NE(cut_info.damage->detail.find("its stream stops here"), std::string::npos) << cut_info.damage->detail;
+    EXPECT_GT(cut_info.damage->offset, c->location().stream_offset);
+    EXPECT_GE(cut_info.sections.size(), 1u);
+    EXPECT_LT(cut_info.sections.size(), complete_info.sections.size());
+    // What it holds is a prefix of the complete stream (for a compressed one,
+    // all but at most the last 64 KiB decompressed before the cut).
+    const Bytes got = c->bytes().subspan(c->location().stream_offset);
+    const Bytes all = complete->bytes().subspan(complete->location().stream_offset);
+    ASSERT_LE(got.size(), all.size());
+    EXPECT_GT(got.size(), all.size() / 4);
+    EXPECT_EQ(std::memcmp(got.data(), all.data(), got.size()), 0);
+    std::string cut_text;
+    auto cut_state = ops::state(*c, keep_going, ops::TextOutput::to_string(cut_text));
+    ASSERT_FALSE(cut_state.ok());
+    EXPECT_EQ(cut_state.error().code, ErrorCode::truncated);
+    EXPECT_NE(cut_text.find("\"migscope error\""), std::string::npos);
+
+    // Cut inside its first compressed bytes: nothing to walk, named all the same.
+    if (complete->location().compression != Compression::none) {
+      std::ofstream(cut, std::ios::binary | std::ios::trunc) << bytes.substr(0, payload + 10);
+      auto early = Dump::open(cut.string());
+      ASSERT_FALSE(early.ok());
+      EXPECT_EQ(early.error().code, ErrorCode::truncated) << early.error().message();
+      EXPECT_NE(early.error().detail.find("incomplete libvirt save image"), std::string::npos) << early.error().detail;
+    }
+  }
+  fs::remove_all(dir);
+}
+
 TEST(WrappedCorpus, SparseSavesAreMappedRamAtFileOffsets) {
   // Sparse saves (trixie's libvirt 11.3, QEMU 10.0, one and two channels)
   // have no bare stream to compare with; their firmware block must equal the

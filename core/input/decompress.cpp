@@ -119,6 +119,23 @@ class DecompressingReader final : public SequentialReader {
   io::filtering_istream in_;
 };
 
+class EndAtDamage final : public SequentialReader {
+ public:
+  explicit EndAtDamage(std::unique_ptr<SequentialReader> inner) : inner_(std::move(inner)) {}
+  Result<std::size_t> read(std::span<std::byte> out) override {
+    if (ended_) return std::size_t{0};
+    auto n = inner_->read(out);
+    if (n.ok()) return n;
+    ended_ = true;
+    return std::size_t{0};
+  }
+  std::string name() const override { return inner_->name(); }
+
+ private:
+  std::unique_ptr<SequentialReader> inner_;
+  bool ended_ = false;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<SequentialReader>> make_decompressor(Bytes compressed, Compression kind, std::string name,
@@ -140,6 +157,18 @@ Result<std::unique_ptr<SequentialReader>> make_decompressor(Bytes compressed, Co
       break;
   }
   return make_error(ErrorCode::usage, file_offset, "not a compressed stream");
+}
+
+std::unique_ptr<SequentialReader> end_at_damage(std::unique_ptr<SequentialReader> reader) {
+  return std::make_unique<EndAtDamage>(std::move(reader));
+}
+
+Status name_if_incomplete(const StreamLocation& location, Status status) {
+  if (status.ok() || !location.libvirt || location.libvirt->complete) return status;
+  Error e = std::move(status).error();
+  if (e.code == ErrorCode::corrupt || e.code == ErrorCode::not_a_stream) e.code = ErrorCode::truncated;
+  e.detail = std::string(kIncompleteSaveText) + ": " + e.detail;
+  return e;
 }
 
 }  // namespace migscope

@@ -10,6 +10,7 @@
 
 #include "input/input.h"
 #include "migscope/ops.h"
+#include "ops/incomplete_save.h"
 #include "ops/text_output.h"
 #include "sinks/output_dir.h"
 #include "wire/endian.h"
@@ -45,6 +46,7 @@ bool all_zero(const std::byte* p, std::size_t n) {
 constexpr std::uint64_t kRegionAlignment = 1u << 20;
 
 Result<CatReport> cat(const Dump& dump, const CatOptions& options, const TextOutput& out) {
+  if (auto refused = refuse_incomplete_save(dump, /*can_keep_going=*/false)) return *refused;
   const Bytes all = dump.bytes();
   const std::uint64_t base = dump.location().stream_offset;
   CatReport report;
