@@ -39,5 +39,17 @@ add_library(migscope::lzo2 UNKNOWN IMPORTED GLOBAL)
 set_target_properties(migscope::lzo2 PROPERTIES IMPORTED_LOCATION ${LZO2_LIBRARY}
   INTERFACE_INCLUDE_DIRECTORIES ${LZO2_INCLUDE_DIR})
 
+# zstd (libzstd): qcow2 clusters compressed with compression type zstd are
+# decompressed with ZSTD_decompressStream, as QEMU reads them
+# (core/input/qcow2.cpp); Boost.Iostreams' zstd filter links it too.
+find_path(ZSTD_INCLUDE_DIR zstd.h)
+find_library(ZSTD_LIBRARY zstd)
+if(NOT ZSTD_INCLUDE_DIR OR NOT ZSTD_LIBRARY)
+  message(FATAL_ERROR "zstd not found (zstd.h, libzstd): apt-get install libzstd-dev")
+endif()
+add_library(migscope::zstd UNKNOWN IMPORTED GLOBAL)
+set_target_properties(migscope::zstd PROPERTIES IMPORTED_LOCATION ${ZSTD_LIBRARY}
+  INTERFACE_INCLUDE_DIRECTORIES ${ZSTD_INCLUDE_DIR})
+
 find_package(ZLIB REQUIRED)
 find_package(Threads REQUIRED)

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "input/qcow2.h"
 #include "migscope/input.h"
@@ -41,6 +42,15 @@ std::string deflate_cluster(const std::string& data) {
   return out;
 }
 
+// A zstd frame, as QEMU's qcow2_zstd_compress writes one per cluster.
+std::string zstd_frame(const std::string& data) {
+  std::string out(ZSTD_compressBound(data.size()), '\0');
+  const std::size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 3);
+  EXPECT_FALSE(ZSTD_isError(n));
+  out.resize(n);
+  return out;
+}
+
 // One cluster of a snapshot's VM state, and how the image stores it.
 enum class Kind { normal, zero_flag, unallocated, compressed, subclusters };
 
@@ -50,16 +60,20 @@ enum class Kind { normal, zero_flag, unallocated, compressed, subclusters };
 struct Qcow2Builder {
   std::uint32_t version = 3, cluster_bits = 9;
   bool extended = false;
+  std::uint8_t compression_type = 0;  // 1: zstd clusters, incompatible bit 3, header_length 112
   struct Snap {
     std::string id, name, state;
     std::vector<Kind> kinds;  // per cluster, repeated
   };
   std::vector<Snap> snaps;
   std::uint64_t snapshots_offset = 0;  // 0: cluster 1
+  /// After build(): where each compressed cluster's L2 entry and data are.
+  mutable std::vector<std::pair<std::uint64_t, std::uint64_t>> compressed;
 
   std::uint64_t cluster() const { return std::uint64_t{1} << cluster_bits; }
 
   std::string build() const {
+    compressed.clear();
     const std::uint64_t cs = cluster();
     const unsigned l2_bits = cluster_bits - (extended ? 4 : 3);
     const std::uint64_t disk = cs * 4;
@@ -84,8 +98,9 @@ struct Qcow2Builder {
           entry = 1;
           bitmap = 0xffffffffull << 32;
         } else if (kind == Kind::compressed) {
-          const std::string packed = deflate_cluster(chunk);
+          const std::string packed = compression_type == 1 ? zstd_frame(chunk) : deflate_cluster(chunk);
           const std::uint64_t at = alloc();
+          compressed.emplace_back(l2 + entry_size * k, at);
           std::memcpy(img.data() + at, packed.data(), packed.size());
           const unsigned x = 62 - (cluster_bits - 8);
           entry = (std::uint64_t{1} << 62) | (((packed.size() + 511) / 512 - 1) << x) | at;
@@ -111,7 +126,10 @@ struct Qcow2Builder {
     h.raw(std::string_view("QFI\xfb", 4)).be32(version).be64(0).be32(0).be32(cluster_bits).be64(disk).be32(0);
     h.be32(1).be64(0).be64(0).be32(0).be32(static_cast<std::uint32_t>(snaps.size()));
     h.be64(snapshots_offset ? snapshots_offset : cs);
-    if (version == 3) h.be64(extended ? 16 : 0).be64(0).be64(0).be32(4).be32(104);
+    if (version == 3) {
+      h.be64((extended ? 16 : 0) | (compression_type ? 8 : 0)).be64(0).be64(0).be32(4).be32(compression_type ? 112 : 104);
+      if (compression_type) h.u8(compression_type).fill(7, 0);
+    }
     const std::string head = h.str();
     std::memcpy(img.data(), head.data(), head.size());
     if (table.size() > cs) table.resize(cs);
@@ -141,12 +159,15 @@ Result<std::string> read_all(const std::string& img, const Qcow2Snapshot& sn, st
 }
 
 TEST(Qcow2, EveryClusterKindReadsAsItsBytes) {
-  const std::string state = pattern(12 * 512 + 100);
-  for (bool extended : {false, true}) {
-    SCOPED_TRACE(extended ? "extended L2" : "standard L2");
+  for (int variant = 0; variant < 4; ++variant) {
+    const bool extended = variant & 1;
+    const std::uint8_t compression = variant >> 1;
+    SCOPED_TRACE(std::string(extended ? "extended L2" : "standard L2") + (compression ? ", zstd" : ", deflate"));
     Qcow2Builder b;
     b.extended = extended;
     b.cluster_bits = extended ? 12 : 9;
+    b.compression_type = compression;
+    const std::string state = pattern(12 * (std::size_t{1} << b.cluster_bits) + 100);  // every kind twice
     b.snaps.push_back({"1", "s1", state, {Kind::normal, Kind::zero_flag, Kind::compressed, Kind::unallocated,
                                           extended ? Kind::subclusters : Kind::normal}});
     const std::string img = b.build();
@@ -154,6 +175,8 @@ TEST(Qcow2, EveryClusterKindReadsAsItsBytes) {
     ASSERT_TRUE(image.ok()) << image.error().message();
     ASSERT_EQ(image->snapshots.size(), 1u);
     EXPECT_EQ(image->extended_l2, extended);
+    EXPECT_EQ(image->compression_type, compression);
+    ASSERT_FALSE(b.compressed.empty());
     // What each kind must read as: the bytes, or zeros.
     std::string want = state;
     const std::size_t cs = std::size_t{1} << b.cluster_bits;
@@ -223,6 +246,93 @@ TEST(Qcow2, AChoiceErrorListsAFewSnapshotsOnly) {
   auto chosen = choose_snapshot(*image, "1");
   ASSERT_TRUE(chosen.ok());
   EXPECT_EQ((*chosen)->id, "1");
+}
+
+// A zstd cluster as QEMU's qcow2_zstd_decompress reads it: one or more
+// frames that give exactly one cluster and end with it; what follows them in
+// the last sector (the next cluster's data) is not read.
+TEST(Qcow2, ZstdClustersAreReadAsQemuReadsThem) {
+  const std::string state = pattern(4096);
+  Qcow2Builder b;
+  b.cluster_bits = 12;
+  b.compression_type = 1;
+  b.snaps.push_back({"1", "s1", state, {Kind::compressed}});
+  const std::string base = b.build();
+  ASSERT_EQ(b.compressed.size(), 1u);
+  const auto [l2_at, host] = b.compressed[0];
+  const unsigned x = 62 - (b.cluster_bits - 8);
+  // Rewrite the one cluster's data (and its sector count) and read it.
+  auto read_with = [&](const std::string& data) {
+    std::string img = base;
+    std::memset(img.data() + host, 0, 4096);
+    std::memcpy(img.data() + host, data.data(), std::min<std::size_t>(data.size(), 4096));
+    const std::uint64_t sectors = (std::min<std::size_t>(data.size(), 4096) + 511) / 512;
+    put_be64(img, l2_at, (std::uint64_t{1} << 62) | ((sectors - 1) << x) | host);
+    auto image = read_qcow2(bytes_of(img));
+    EXPECT_TRUE(image.ok());
+    return read_all(img, image->snapshots[0], 4096);
+  };
+  auto one = read_with(zstd_frame(state));
+  ASSERT_TRUE(one.ok()) << one.error().message();
+  EXPECT_TRUE(*one == state);
+  auto two = read_with(zstd_frame(state.substr(0, 1000)) + zstd_frame(state.substr(1000)));
+  ASSERT_TRUE(two.ok()) << two.error().message();
+  EXPECT_TRUE(*two == state);
+  std::string trailing = zstd_frame(state);
+  trailing += std::string(600, '\x5a');  // garbage to the end of its sectors
+  auto garbage = read_with(trailing);
+  ASSERT_TRUE(garbage.ok()) << garbage.error().message();
+  EXPECT_TRUE(*garbage == state);
+  struct Bad {
+    const char* what;
+    std::string data;
+    const char* says;
+  };
+  const std::string frame = zstd_frame(state);
+  // (zstd reads the zero padding after a short frame as a next frame: "Unknown frame descriptor".)
+  for (const Bad& bad : {Bad{"a frame cut short", frame.substr(0, frame.size() / 2), "does not decompress"},
+                         Bad{"less than a cluster", zstd_frame(state.substr(0, 3000)), "does not decompress"},
+                         Bad{"more than a cluster", zstd_frame(state + "more"), "more than a cluster"},
+                         Bad{"not zstd", std::string(512, '\x11'), "does not decompress"}}) {
+    SCOPED_TRACE(bad.what);
+    auto r = read_with(bad.data);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, ErrorCode::corrupt);
+    EXPECT_EQ(r.error().offset, host);
+    EXPECT_NE(r.error().detail.find(bad.says), std::string::npos) << r.error().detail;
+  }
+}
+
+TEST(Qcow2, TheCompressionTypeMustAgreeWithItsFeatureBit) {
+  Qcow2Builder b;
+  b.compression_type = 1;
+  b.snaps.push_back({"1", "s1", pattern(600), {}});
+  const std::string zstd = b.build();
+  ASSERT_TRUE(read_qcow2(bytes_of(zstd)).ok());
+  struct Case {
+    const char* what;
+    std::size_t at;
+    std::uint8_t value;
+    ErrorCode code;
+    std::uint64_t offset;
+  };
+  for (const Case& c : {Case{"unknown type 2", 104, 2, ErrorCode::unsupported, 104},
+                        Case{"zstd without bit 3", 79, 0, ErrorCode::corrupt, 72},
+                        Case{"bit 3 with deflate", 104, 0, ErrorCode::corrupt, 72}}) {
+    SCOPED_TRACE(c.what);
+    std::string img = zstd;
+    img[c.at] = static_cast<char>(c.value);
+    auto r = read_qcow2(bytes_of(img));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, c.code);
+    EXPECT_EQ(r.error().offset, c.offset);
+  }
+  // A header of 104 bytes has no compression type: deflate.
+  Qcow2Builder plain;
+  plain.snaps.push_back({"1", "s1", pattern(600), {}});
+  auto p = read_qcow2(bytes_of(plain.build()));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->compression_type, 0u);
 }
 
 }  // namespace
