@@ -39,9 +39,9 @@ add_library(migscope::lzo2 UNKNOWN IMPORTED GLOBAL)
 set_target_properties(migscope::lzo2 PROPERTIES IMPORTED_LOCATION ${LZO2_LIBRARY}
   INTERFACE_INCLUDE_DIRECTORIES ${LZO2_INCLUDE_DIR})
 
-# zstd (libzstd): qcow2 clusters compressed with compression type zstd are
-# decompressed with ZSTD_decompressStream, as QEMU reads them
-# (core/input/qcow2.cpp); Boost.Iostreams' zstd filter links it too.
+# zstd (libzstd): zstd streams (core/input/decompress.cpp; Boost.Iostreams'
+# filter ends quietly at a cut frame) and qcow2 clusters of compression type
+# zstd (core/input/qcow2.cpp, as QEMU reads them) go through ZSTD_decompressStream.
 find_path(ZSTD_INCLUDE_DIR zstd.h)
 find_library(ZSTD_LIBRARY zstd)
 if(NOT ZSTD_INCLUDE_DIR OR NOT ZSTD_LIBRARY)

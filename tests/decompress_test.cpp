@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "input/decompress.h"
 #include "migscope/input.h"
@@ -38,6 +39,18 @@ std::string gzip(const std::string& data) {
   EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
   out.resize(zs.total_out);
   deflateEnd(&zs);
+  return out;
+}
+
+// As the zstd program writes a frame: with its XXH64 content checksum.
+std::string zstd(const std::string& data) {
+  std::string out(ZSTD_compressBound(data.size()), '\0');
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
+  const std::size_t n = ZSTD_compress2(c, out.data(), out.size(), data.data(), data.size());
+  ZSTD_freeCCtx(c);
+  EXPECT_FALSE(ZSTD_isError(n));
+  out.resize(n);
   return out;
 }
 
@@ -87,6 +100,47 @@ TEST(Decompress, CutDataGivesWhatDecompressedBeforeTheCutThenAnErrorThatStays) {
   const Drained w = drain(**whole);
   EXPECT_FALSE(w.error.has_value());
   EXPECT_TRUE(w.bytes == data);
+}
+
+TEST(Decompress, ZstdFramesBackToBackAndSkippableFramesRead) {
+  const std::string data = sample();
+  std::string skippable("\x50\x2a\x4d\x18\x05\0\0\0hello", 13);
+  const std::string z = skippable + zstd(data.substr(0, 300000)) + skippable + zstd(data.substr(300000));
+  auto reader = make_decompressor(bytes_of(z), Compression::zstd, "frames.zst", 0);
+  ASSERT_TRUE(reader.ok());
+  const Drained d = drain(**reader);
+  ASSERT_FALSE(d.error.has_value()) << d.error->message();
+  EXPECT_TRUE(d.bytes == data);
+}
+
+TEST(Decompress, ACutZstdFrameIsAnErrorNotAShorterStream) {
+  // Boost's zstd filter ended quietly at the cut: a cut zstd save read as a
+  // shorter stream (or, cut in its first block, as an empty file).
+  const std::string data = sample();
+  const std::string z = zstd(data);
+  for (std::size_t keep : {z.size() / 10, z.size() / 2, z.size() - 1}) {
+    SCOPED_TRACE(keep);
+    auto reader = make_decompressor(bytes_of(z).first(keep), Compression::zstd, "cut.zst", 1000);
+    ASSERT_TRUE(reader.ok());
+    const Drained d = drain(**reader);
+    ASSERT_TRUE(d.error.has_value()) << d.bytes.size() << " bytes and a clean end";
+    EXPECT_EQ(d.error->code, ErrorCode::corrupt);
+    EXPECT_EQ(d.error->offset, 1000 + keep) << "where the data ends";
+    EXPECT_NE(d.error->detail.find("cut short"), std::string::npos) << d.error->detail;
+    EXPECT_LE(d.bytes.size(), data.size());  // (cut in its checksum: all of it, and the error)
+    EXPECT_TRUE(data.compare(0, d.bytes.size(), d.bytes) == 0);
+    std::vector<std::byte> buf(16);
+    EXPECT_FALSE((*reader)->read(buf).ok()) << "the error stays";
+  }
+  // Damage inside a frame is an error too (the checksum, if not before).
+  std::string damaged = z;
+  for (std::size_t i = damaged.size() / 2; i < damaged.size() / 2 + 64; ++i) damaged[i] = static_cast<char>(~damaged[i]);
+  auto bad = make_decompressor(bytes_of(damaged), Compression::zstd, "bad.zst", 0);
+  ASSERT_TRUE(bad.ok());
+  const Drained b = drain(**bad);
+  ASSERT_TRUE(b.error.has_value());
+  EXPECT_EQ(b.error->code, ErrorCode::corrupt);
+  EXPECT_LE(b.error->offset, damaged.size());
 }
 
 TEST(Decompress, EndAtDamageEndsWhereTheDataIsCut) {

@@ -8,11 +8,13 @@
 #include <boost/iostreams/filter/bzip2.hpp>
 #include <boost/iostreams/filter/gzip.hpp>
 #include <boost/iostreams/filter/lzma.hpp>
-#include <boost/iostreams/filter/zstd.hpp>
 #include <boost/iostreams/filtering_stream.hpp>
+
+#include <zstd.h>
 
 #include "input/input.h"
 #include "input/lzop.h"
+#include "wire/hex.h"
 
 namespace migscope {
 
@@ -62,7 +64,6 @@ class DecompressingReader final : public SequentialReader {
       case Compression::gzip: in_.push(io::gzip_decompressor(io::gzip::default_window_bits, kBuffer), kOutBuffer); break;
       case Compression::bzip2: in_.push(io::bzip2_decompressor(false, kBuffer), kOutBuffer); break;
       case Compression::xz: in_.push(io::lzma_decompressor(kBuffer), kOutBuffer); break;
-      case Compression::zstd: in_.push(io::zstd_decompressor(kBuffer), kOutBuffer); break;
       default: break;
     }
     in_.push(MappedSource(mapping, begin), kBuffer);
@@ -119,6 +120,67 @@ class DecompressingReader final : public SequentialReader {
   io::filtering_istream in_;
 };
 
+// zstd through libzstd's streaming API, not Boost's filter: that one ends
+// quietly where a frame is cut short (a cut save read as a shorter stream,
+// or as an empty file). Frames back to back and skippable frames are read
+// as `zstd -dc` reads them; the input behind is released as MappedSource does.
+class ZstdReader final : public SequentialReader {
+ public:
+  ZstdReader(Bytes data, std::string name, std::uint64_t file_offset)
+      : data_(data), name_(std::move(name)), file_offset_(file_offset), in_{data.data(), data.size(), 0} {}
+
+  Result<std::size_t> read(std::span<std::byte> out) override {
+    if (failed_) return *failed_;
+    if (!dctx_) {
+      dctx_.reset(ZSTD_createDCtx());
+      if (!dctx_) return make_error(ErrorCode::io, file_offset_, "zstd: cannot create a decompression context");
+    }
+    ZSTD_outBuffer o{out.data(), out.size(), 0};
+    while (o.pos < o.size) {
+      if (in_.pos == in_.size && last_ == 0) break;  // every frame ended and was flushed
+      const std::size_t in_before = in_.pos, out_before = o.pos;
+      last_ = ZSTD_decompressStream(dctx_.get(), &o, &in_);
+      if (ZSTD_isError(last_)) return fail(o.pos, ZSTD_getErrorName(last_));
+      // No progress only when the input ended inside a frame.
+      if (in_.pos == in_before && o.pos == out_before) return fail(o.pos, "cut short inside a frame");
+      if (in_.pos - released_ >= kReleaseStep) {
+        release_mapped_range(data_, released_, in_.pos);
+        released_ = in_.pos;
+      }
+    }
+    produced_ += o.pos;
+    return o.pos;
+  }
+  std::string name() const override { return name_; }
+
+ private:
+  static constexpr std::uint64_t kReleaseStep = 16u << 20;
+
+  // As DecompressingReader: what was decompressed first, the error next, for good.
+  Result<std::size_t> fail(std::size_t n, const std::string& what) {
+    produced_ += n;
+    failed_ = make_error(ErrorCode::corrupt, file_offset_ + in_.pos,
+                         "zstd data starting at " + hex(file_offset_) + ": " + what + " (after " +
+                             std::to_string(produced_) + " bytes of stream)");
+    if (n > 0) return n;
+    return *failed_;
+  }
+
+  struct FreeDctx {
+    void operator()(ZSTD_DCtx* d) const noexcept { ZSTD_freeDCtx(d); }
+  };
+
+  Bytes data_;
+  std::string name_;
+  std::uint64_t file_offset_;
+  ZSTD_inBuffer in_;
+  std::unique_ptr<ZSTD_DCtx, FreeDctx> dctx_;
+  std::size_t last_ = 1;  // ZSTD_decompressStream's last answer: 0 at the end of a frame
+  std::uint64_t released_ = 0;
+  std::uint64_t produced_ = 0;
+  std::optional<Error> failed_;
+};
+
 class EndAtDamage final : public SequentialReader {
  public:
   explicit EndAtDamage(std::unique_ptr<SequentialReader> inner) : inner_(std::move(inner)) {}
@@ -144,13 +206,14 @@ Result<std::unique_ptr<SequentialReader>> make_decompressor(Bytes compressed, Co
     case Compression::gzip:
     case Compression::bzip2:
     case Compression::xz:
-    case Compression::zstd:
       try {
         return std::unique_ptr<SequentialReader>(
             std::make_unique<DecompressingReader>(compressed, 0, kind, std::move(name), file_offset));
       } catch (const std::exception& e) {
         return make_error(ErrorCode::io, file_offset, std::string("cannot start the decompressor: ") + e.what());
       }
+    case Compression::zstd:
+      return std::unique_ptr<SequentialReader>(std::make_unique<ZstdReader>(compressed, std::move(name), file_offset));
     case Compression::lzop:
       return make_lzop_reader(compressed, std::move(name), file_offset);
     case Compression::none:

@@ -1,7 +1,7 @@
 // Decompressing a stream held in memory (a mapped file's payload) as a
 // SequentialReader, through Boost.Iostreams' filters: gzip (several members
-// back to back), bzip2, xz, zstd (several frames); lzop, which has no Boost
-// filter, through input/lzop.h (liblzo2).
+// back to back), bzip2, xz; zstd (several frames) through libzstd; lzop,
+// which has no Boost filter, through input/lzop.h (liblzo2).
 #pragma once
 
 #include <memory>
