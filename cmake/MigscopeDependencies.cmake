@@ -39,5 +39,17 @@ add_library(migscope::lzo2 UNKNOWN IMPORTED GLOBAL)
 set_target_properties(migscope::lzo2 PROPERTIES IMPORTED_LOCATION ${LZO2_LIBRARY}
   INTERFACE_INCLUDE_DIRECTORIES ${LZO2_INCLUDE_DIR})
 
+# zstd (libzstd): zstd streams (core/input/decompress.cpp; Boost.Iostreams'
+# filter ends quietly at a cut frame) and qcow2 clusters of compression type
+# zstd (core/input/qcow2.cpp, as QEMU reads them) go through ZSTD_decompressStream.
+find_path(ZSTD_INCLUDE_DIR zstd.h)
+find_library(ZSTD_LIBRARY zstd)
+if(NOT ZSTD_INCLUDE_DIR OR NOT ZSTD_LIBRARY)
+  message(FATAL_ERROR "zstd not found (zstd.h, libzstd): apt-get install libzstd-dev")
+endif()
+add_library(migscope::zstd UNKNOWN IMPORTED GLOBAL)
+set_target_properties(migscope::zstd PROPERTIES IMPORTED_LOCATION ${ZSTD_LIBRARY}
+  INTERFACE_INCLUDE_DIRECTORIES ${ZSTD_INCLUDE_DIR})
+
 find_package(ZLIB REQUIRED)
 find_package(Threads REQUIRED)

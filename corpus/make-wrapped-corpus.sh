@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate corpus/wrapped/: real libvirt save images (every compression format), a managed
 # save, `virsh dump` files, an external snapshot memory file and a qcow2 with two internal
-# snapshots, each with the bare QEMU stream that the REAL tools extract from it.
+# snapshots (and one whose VM state is in zstd clusters), each with the bare QEMU stream the REAL tools extract.
 #
 #   corpus/make-wrapped-corpus.sh [--no-trixie] [--trixie-only] [--only NAME]... [--keep-work]
 #   corpus/make-wrapped-corpus.sh --readme-only     # rewrite README.md from manifest.jsonl
@@ -524,6 +524,42 @@ EOF
     store "$img" "$file"; store "$d/stream.mig" "$sfile"; rm -f "$d/stream.mig"
 }
 
+# qcow2_facts IMG: its header and snapshot table, read back from the file, in one line
+qcow2_facts() {
+    python3 - "$1" <<'EOF'
+import struct, sys
+h = open(sys.argv[1], 'rb').read(112)
+magic, ver = h[:4], struct.unpack_from('>I', h, 4)[0]
+cb, = struct.unpack_from('>I', h, 20); size, = struct.unpack_from('>Q', h, 24)
+l1s, = struct.unpack_from('>I', h, 36); l1o, = struct.unpack_from('>Q', h, 40)
+ns, = struct.unpack_from('>I', h, 60); so, = struct.unpack_from('>Q', h, 64)
+f = open(sys.argv[1], 'rb'); f.seek(so); t = f.read(65536)
+o, ents = 0, []
+for i in range(ns):
+    l1off, l1sz, idl, nml, ds, dn, vmc, vss, eds = struct.unpack_from('>QIHHIIQII', t, o)
+    extra = t[o + 40:o + 40 + eds]
+    o2 = o + 40 + eds
+    idstr = t[o2:o2 + idl].decode(); nm = t[o2 + idl:o2 + idl + nml].decode()
+    ex = struct.unpack_from('>%dQ' % (eds // 8), extra)
+    ents.append(f"id {idstr} name {nm} l1_table_offset {l1off:#x} l1_size {l1sz} vm_state_size {vss} extra_data_size {eds} extra {list(ex)}")
+    o = (o2 + idl + nml + 7) & ~7
+hl, = struct.unpack_from('>I', h, 100) if ver == 3 else (72,)
+ct = f", incompatible_features {struct.unpack_from('>Q', h, 72)[0]:#x}, compression_type {h[104]}" if ver == 3 and hl > 104 else ""
+print(f"version {ver}, cluster_bits {cb}, virtual size {size}, l1_size {l1s}, nb_snapshots {ns}, snapshots_offset {so:#x}{ct}; table: " + '; '.join(ents))
+EOF
+}
+# qcow2_snaps INFO_JSON NAME: the snapshots of `qemu-img info --output=json`, for the manifest
+qcow2_snaps() {
+    python3 - "$1" "$2" <<'EOF'
+import json, sys, datetime
+s = json.load(open(sys.argv[1]))['snapshots']
+for x in s:
+    x['date'] = datetime.datetime.utcfromtimestamp(x['date-sec']).strftime('%Y-%m-%d %H:%M:%S')
+    x['stream'] = f"{sys.argv[2]}.{x['name']}.stream.mig.xz"
+print(json.dumps(s))
+EOF
+}
+
 # make_qcow2 NAME MACHINE UUID: guest with a 16 MiB qcow2 disk, internal snapshots s1 and s2
 make_qcow2() {
     local name=$1 machine=$2 uuid=$3
@@ -552,35 +588,9 @@ make_qcow2() {
         rm -f "$d/copy.qcow2" "$d/$sn.hex"
         streams+="${streams:+,}{\"file\": \"$name.$sn.stream.mig.xz\", \"path\": \"$d/$sn.mig\", \"how\": $(jstr "cp F C; qemu-img snapshot -a $sn C; qemu-io -f qcow2 -r -c 'read -b -v 0 $rsize' C | (hex dump -> bytes, first $size)")}"
     done
-    local facts; facts=$(python3 - "$img" <<'EOF'
-import struct, sys
-h = open(sys.argv[1], 'rb').read(112)
-magic, ver = h[:4], struct.unpack_from('>I', h, 4)[0]
-cb, = struct.unpack_from('>I', h, 20); size, = struct.unpack_from('>Q', h, 24)
-l1s, = struct.unpack_from('>I', h, 36); l1o, = struct.unpack_from('>Q', h, 40)
-ns, = struct.unpack_from('>I', h, 60); so, = struct.unpack_from('>Q', h, 64)
-f = open(sys.argv[1], 'rb'); f.seek(so); t = f.read(65536)
-o, ents = 0, []
-for i in range(ns):
-    l1off, l1sz, idl, nml, ds, dn, vmc, vss, eds = struct.unpack_from('>QIHHIIQII', t, o)
-    extra = t[o + 40:o + 40 + eds]
-    o2 = o + 40 + eds
-    idstr = t[o2:o2 + idl].decode(); nm = t[o2 + idl:o2 + idl + nml].decode()
-    ex = struct.unpack_from('>%dQ' % (eds // 8), extra)
-    ents.append(f"id {idstr} name {nm} l1_table_offset {l1off:#x} l1_size {l1sz} vm_state_size {vss} extra_data_size {eds} extra {list(ex)}")
-    o = (o2 + idl + nml + 7) & ~7
-print(f"version {ver}, cluster_bits {cb}, virtual size {size}, l1_size {l1s}, nb_snapshots {ns}, snapshots_offset {so:#x}; table: " + '; '.join(ents))
-EOF
-)
-    snaps=$(python3 - "$d/info.json" "$name" <<'EOF'
-import json, sys, datetime
-s = json.load(open(sys.argv[1]))['snapshots']
-for x in s:
-    x['date'] = datetime.datetime.utcfromtimestamp(x['date-sec']).strftime('%Y-%m-%d %H:%M:%S')
-    x['stream'] = f"{sys.argv[2]}.{x['name']}.stream.mig.xz"
-print(json.dumps(s))
-EOF
-)
+    local facts snaps
+    facts=$(qcow2_facts "$img")
+    snaps=$(qcow2_snaps "$d/info.json" "$name")
     local shown=${cmds//$WORK\/$name\/root/\$R}; shown=${shown//$WORK\/$name/\$W}
     $PY record "$MANIFEST" "$(cat <<EOF
 {"name": "$name", "order": $ORDER, "kind": "qcow2", "file": "$name.qcow2.xz", "image_path": "$img",
@@ -593,6 +603,102 @@ EOF
 )"
     store "$img" "$name.qcow2.xz"
     for sn in s1 s2; do store "$d/$sn.mig" "$name.$sn.stream.mig.xz"; rm -f "$d/$sn.mig"; done
+}
+
+# make_qcow2_zstd NAME MACHINE UUID: a snapshot whose VM state is in zstd-compressed clusters.
+# QEMU writes a VM state with plain writes only (qemu-io `write -b -c` too), so none of its own
+# images has a compressed VM state cluster; this one is made of QEMU's own pieces:
+#   1. a real savevm (libvirt's internal snapshot s1) into a qcow2 made with compression_type=zstd,
+#      and its VM state as qemu-io reads it (G);
+#   2. `qemu-img convert -c -o compression_type=zstd` of a raw file that holds G at the guest
+#      offset where the VM state of a 16 MiB disk lives (512 MiB with 64 KiB clusters): QEMU's
+#      own compressor writes G into zstd clusters; `qemu-img snapshot -c s1` then keeps them in
+#      the snapshot's L1 table, and `qemu-img resize --shrink` back to 16 MiB drops them from
+#      the active layer (as savevm does after writing a VM state);
+#   3. the snapshot entry's vm_state_size (u32 and vm_state_size_large) and disk_size are set to
+#      those of step 1, its date, VM clock and icount copied from it: the only bytes not QEMU's.
+# Ground truth: qemu-io reads the VM state of the result (after `qemu-img snapshot -a`), through
+# QEMU's zstd decompression; it must equal G, and `qemu-img check` must find no error.
+make_qcow2_zstd() {
+    local name=$1 machine=$2 uuid=$3
+    ORDER=$((ORDER + 1))
+    want "$name" || return 0
+    local d="$WORK/$name" root="$WORK/$name/root" dom="mig-$name"
+    mkdir -p "$d"; mkroot "$root" raw raw raw
+    local saved="$d/saved.qcow2" img="$d/$name.qcow2"
+    qemu-img create -q -f qcow2 -o compression_type=zstd "$saved" 16M
+    domxml "$dom" "$machine" "$uuid" "$saved" > "$d/dom.xml"
+    local cmds="define $d/dom.xml; start $dom; event --all --loop --timeout 2; snapshot-create-as $dom s1; snapshot-list $dom; destroy $dom"
+    echo "== $name (qcow2, VM state in zstd clusters, $machine)"
+    if ! virt "$root" "$d/virsh.log" "$cmds"; then
+        echo "FAILED: $name" >&2; tail -20 "$d/virsh.log" >&2; FAILS+=("$name"); return 0
+    fi
+    local size rsize
+    size=$(qemu-img info --output=json "$saved" | python3 -c 'import json,sys; print(json.load(sys.stdin)["snapshots"][0]["vm-state-size"])')
+    rsize=$(( (size + 511) / 512 * 512 ))
+    vmstate_of() {   # vmstate_of IMAGE OUT: qemu-io's reading of snapshot s1's VM state
+        cp "$1" "$d/copy.qcow2"; qemu-img snapshot -a s1 "$d/copy.qcow2"
+        qemu-io -f qcow2 -r -c "read -b -v 0 $rsize" "$d/copy.qcow2" > "$d/vm.hex"
+        $PY hex2bin "$d/vm.hex" "$2" "$size"; rm -f "$d/copy.qcow2" "$d/vm.hex"
+    }
+    vmstate_of "$saved" "$d/saved.mig"
+    truncate -s $((512 << 20)) "$d/raw.img"; cat "$d/saved.mig" >> "$d/raw.img"
+    qemu-img convert -c -f raw -O qcow2 -o compression_type=zstd "$d/raw.img" "$img"
+    rm -f "$d/raw.img"
+    qemu-img snapshot -c s1 "$img"
+    qemu-img resize -q --shrink "$img" 16M
+    python3 - "$img" "$saved" "$size" $((16 << 20)) <<'EOF'
+import struct, sys
+img, donor, n, disk = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+def entry(d):
+    at = struct.unpack_from('>Q', d, 64)[0]
+    return at, struct.unpack_from('>I', d, at + 36)[0]
+d = bytearray(open(img, 'rb').read()); o = open(donor, 'rb').read()
+at, extra = entry(d); oat, oextra = entry(o)
+assert struct.unpack_from('>I', d, 60)[0] == 1 and extra >= 16 and oextra >= 16
+d[at + 16:at + 32] = o[oat + 16:oat + 32]           # date_sec, date_nsec, vm_clock_nsec
+struct.pack_into('>I', d, at + 32, n)                # vm_state_size
+struct.pack_into('>QQ', d, at + 40, n, disk)         # vm_state_size_large, disk_size
+if extra >= 24 and oextra >= 24: d[at + 56:at + 64] = o[oat + 56:oat + 64]  # icount
+open(img, 'wb').write(d)
+EOF
+    qemu-img check "$img" > "$d/check.txt" || { echo "FAILED: $name: qemu-img check" >&2; cat "$d/check.txt" >&2; FAILS+=("$name"); return 0; }
+    vmstate_of "$img" "$d/s1.mig"
+    cmp "$d/s1.mig" "$d/saved.mig" || { echo "FAILED: $name: qemu-io reads another VM state" >&2; FAILS+=("$name"); return 0; }
+    local clusters; clusters=$(python3 - "$img" <<'EOF'
+import struct, sys
+d = open(sys.argv[1], 'rb').read()
+cb, = struct.unpack_from('>I', d, 20); so, = struct.unpack_from('>Q', d, 64)
+l1o, l1s = struct.unpack_from('>QI', d, so)
+l2 = struct.unpack_from('>Q', d, l1o + 8)[0] & 0x00fffffffffffe00
+x = 62 - (cb - 8); kinds = {'compressed': 0, 'normal': 0, 'unallocated': 0}
+for j in range(1 << (cb - 3)):
+    e, = struct.unpack_from('>Q', d, l2 + 8 * j)
+    kinds['compressed' if e >> 62 & 1 else 'normal' if e & 0x00fffffffffffe00 else 'unallocated'] += 1
+first = struct.unpack_from('>Q', d, l2)[0] & ((1 << x) - 1)
+print(f"VM state L2 table at {l2:#x}: {kinds['compressed']} compressed entries (zstd, the first at {first:#x}, magic {d[first:first + 4].hex()}), "
+      f"{kinds['normal']} normal, {kinds['unallocated']} unallocated")
+EOF
+)
+    qemu-img snapshot -l "$img" > "$d/snapshot-list.txt"
+    qemu-img info --output=json "$img" > "$d/info.json"
+    local facts snaps
+    facts="$(qcow2_facts "$img"); $clusters; qemu-img check: $(tr '\n' ' ' < "$d/check.txt")"
+    snaps=$(qcow2_snaps "$d/info.json" "$name")
+    local streams="{\"file\": \"$name.s1.stream.mig.xz\", \"path\": \"$d/s1.mig\", \"how\": $(jstr "cp F C; qemu-img snapshot -a s1 C; qemu-io -f qcow2 -r -c 'read -b -v 0 $rsize' C | (hex dump -> bytes, first $size); equal to the same reading of the savevm image of step 1")}"
+    local shown=${cmds//$WORK\/$name\/root/\$R}; shown=${shown//$WORK\/$name/\$W}
+    $PY record "$MANIFEST" "$(cat <<EOF
+{"name": "$name", "order": $ORDER, "kind": "qcow2", "file": "$name.qcow2.xz", "image_path": "$img",
+ "what": $(jstr "$WHAT"), "versions": $(jstr "$VERSIONS"), "migscope": "$MIGSCOPE", "monitor_log": "$d/virsh.monitor.log",
+ "domain": {"name": "$dom", "uuid": "$uuid", "memory": "128 MiB", "vcpus": "1", "machine": "$machine"},
+ "virsh": $(jstr "qemu-img create -f qcow2 -o compression_type=zstd \$W/saved.qcow2 16M; $shown; then: truncate -s 512M raw; cat (its VM state) >> raw; qemu-img convert -c -f raw -O qcow2 -o compression_type=zstd raw F; qemu-img snapshot -c s1 F; qemu-img resize --shrink F 16M; snapshot entry: vm_state_size $size, disk_size 16 MiB, date/VM clock/icount of saved.qcow2's s1"),
+ "conf": "(formats irrelevant)",
+ "snapshots": $snaps, "snapshot_list": $(jstr "$(cat "$d/snapshot-list.txt")"), "qcow2_facts": $(jstr "$facts"),
+ "streams": [$streams]}
+EOF
+)"
+    store "$img" "$name.qcow2.xz"
+    store "$d/s1.mig" "$name.s1.stream.mig.xz"; rm -f "$d/s1.mig" "$d/saved.mig"
 }
 
 # =======================================================================================
@@ -619,6 +725,8 @@ WHAT="virsh dump without --memory-only (bare stream), dump_image_format xz, mach
 make_dump q35-dump-xz q35 ${PCU}0402 xz mig.xz
 WHAT="qcow2 (16 MiB virtual, virtio disk) with two internal snapshots with VM state: snapshot-create-as s1 after 2 s, s2 1 s later"
 make_qcow2 q35-2snaps q35 ${PCU}0501
+WHAT="qcow2 (compression type zstd, 16 MiB virtual) with one internal snapshot whose VM state (a real savevm: snapshot-create-as s1 after 2 s) is in zstd-compressed clusters written by qemu-img convert -c (see make_qcow2_zstd)"
+make_qcow2_zstd q35-zstd-vmstate q35 ${PCU}0502
 fi
 
 # =======================================================================================
@@ -660,9 +768,10 @@ cat > "$WORK/readme.in" <<'README_EOF'
 Inputs for migscope's wrapped-input readers (see `/work/shared/docs/wrapped-inputs.md` for the
 formats), all written by the real programs: libvirt's `virsh save` in every compression format,
 `virsh managedsave`, `virsh dump`, an external snapshot memory file, a qcow2 holding two internal
-snapshots with VM state, and (from a Debian trixie chroot) zstd and sparse saves. Next to each
-image is the bare QEMU stream that the **real tools** extract from it (`gzip -dc`, `qemu-io`, ...),
-never our own code.
+snapshots with VM state, a qcow2 whose snapshot's VM state is in zstd-compressed clusters (QEMU's
+pieces put together: see the end of this page), and (from a Debian trixie chroot) zstd and sparse
+saves. Next to each image is the bare QEMU stream that the **real tools** extract from it
+(`gzip -dc`, `qemu-io`, ...), never our own code.
 
 ## File conventions
 
@@ -808,6 +917,17 @@ The cookie was the same in every save:
 * **qcow2**: libvirt 9.0 takes internal snapshots with HMP `savevm` (through
   `human-monitor-command`); the snapshot table entries carry 24 bytes of extra data
   (`vm_state_size_large`, `disk_size`, `icount` = -1, i.e. none).
+* **qcow2, VM state in zstd clusters** (`q35-zstd-vmstate.qcow2`, compression type zstd:
+  incompatible feature bit 3, byte 104 = 1): QEMU writes a VM state with plain writes only
+  (savevm, and `qemu-io write -b -c` too, into a zstd image), so no image of its own has a
+  compressed VM state cluster. This one is QEMU's pieces put together (`make_qcow2_zstd` in the
+  script): a real savevm into a zstd qcow2, whose VM state `qemu-img convert -c` compresses into
+  zstd clusters at the guest offset where a 16 MiB disk's VM state lives; `qemu-img snapshot -c`
+  keeps them in the snapshot's L1 table and `qemu-img resize --shrink` returns the disk to
+  16 MiB; only the snapshot entry's VM state size, disk size, date, VM clock and icount are
+  then set by the script (to those of the real savevm). `qemu-img check` finds no error, and
+  qemu-io reads back (through QEMU's zstd decompression) exactly the VM state of the real savevm,
+  which is its ground-truth stream.
 README_EOF
 if [ -f "$MANIFEST" ]; then
     $PY readme "$MANIFEST" "$WORK/readme.in" "$OUT/README.md" "$OUT"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Run the libFuzzer targets of tests/fuzz, each for SECONDS (default 600).
-#   scripts/fuzz.sh [SECONDS] [TARGET...]      targets: stream vmdesc xbzrle checker lzop
+#   scripts/fuzz.sh [SECONDS] [TARGET...]      targets: stream vmdesc xbzrle checker lzop wrappers
 # Environment: BUILD (default build-fuzz; configured with -DMIGSCOPE_FUZZ=ON by
 # this script if missing), JOBS (targets run at once, default 1), MAX_LEN
 # (overrides the per-target -max_len).
@@ -12,7 +12,7 @@ set -eu
 cd "$(dirname "$0")/.."
 seconds=${1:-600}
 [ $# -gt 0 ] && shift
-targets=${*:-stream vmdesc xbzrle checker lzop}
+targets=${*:-stream vmdesc xbzrle checker lzop wrappers}
 build=${BUILD:-build-fuzz}
 jobs=${JOBS:-1}
 
@@ -33,6 +33,7 @@ max_len() {
     xbzrle) echo 70000 ;;     # a 64 KiB page plus slack
     checker) echo 1048576 ;;
     lzop) echo 1048576 ;;     # the libvirt lzop payloads of the corpus fit
+    wrappers) echo 131072 ;;  # the seeds are a few KB: headers, tables, the start of a payload
   esac
 }
 

@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config xz-utils
   libboost-iostreams-dev libboost-program-options-dev
-  rapidjson-dev libxxhash-dev zlib1g-dev liblzo2-dev
+  rapidjson-dev libxxhash-dev zlib1g-dev liblzo2-dev libzstd-dev
   libgtest-dev libbenchmark-dev
   libxml2-utils lzop
 )

@@ -257,10 +257,59 @@ TEST_F(Cli, LibvirtSaveImageIsReadThrough) {
   CommandRun c = run("state " + quote(compressed));
   EXPECT_EQ(c.status, 5) << c.err;
   EXPECT_NE(c.err.find("gzip"), std::string::npos) << c.err;
+  // A save that never finished, cut before its stream: truncated (exit 5), named.
   std::memcpy(header.data(), "LibvirtQemudPart", 16);
   std::string partial = write("guest-part.save", header + xml);
   CommandRun part = run("state " + quote(partial));
-  EXPECT_EQ(part.status, 3) << part.err;
+  EXPECT_EQ(part.status, 5) << part.err;
+  EXPECT_NE(part.err.find("incomplete libvirt save image"), std::string::npos) << part.err;
+  EXPECT_NE(part.err.find("no byte of the stream was written"), std::string::npos) << part.err;
+  EXPECT_EQ(count_lines(part.err), 1) << part.err;
+}
+
+// A real stream in a save that never finished ('LibvirtQemudPart', as libvirt
+// leaves it), cut short: every command names it in one line and exits 5;
+// info and state with --keep-going show what it holds first.
+TEST_F(Cli, AnIncompleteSaveIsNamedAndKeepGoingShowsWhatItHolds) {
+  std::string p = corpus_stream();
+  if (p.empty()) GTEST_SKIP() << "corpus not built";
+  const std::string xml = "<domain type='kvm'><name>guest</name></domain>\n";
+  std::string header(92, '\0');
+  std::memcpy(header.data(), "LibvirtQemudPart", 16);
+  const std::uint32_t fields[5] = {2, static_cast<std::uint32_t>(xml.size()), 0, 0, 0};
+  std::memcpy(header.data() + 16, fields, sizeof fields);
+  const std::string stream = read_file(p);
+  const std::string image = write("part.save", header + xml + stream.substr(0, stream.size() * 3 / 5));
+  for (const char* cmd : {"info", "state", "hash", "desc", "cat"}) {
+    CommandRun r = run(std::string(cmd) + " " + quote(image));
+    EXPECT_EQ(r.status, 5) << cmd << ": " << r.err;
+    EXPECT_TRUE(r.out.empty()) << cmd;
+    EXPECT_EQ(count_lines(r.err), 1) << cmd << ": " << r.err;
+    EXPECT_NE(r.err.find("truncated: incomplete libvirt save image (magic 'LibvirtQemudPart': the save never finished)"),
+              std::string::npos) << cmd << ": " << r.err;
+    const bool offers = std::string(cmd) == "info" || std::string(cmd) == "state";
+    EXPECT_EQ(r.err.find("(use --keep-going to show what it holds)") != std::string::npos, offers) << cmd << ": " << r.err;
+  }
+  CommandRun info = run("info --keep-going " + quote(image));
+  EXPECT_EQ(info.status, 5) << info.err;
+  EXPECT_NE(info.out.find("sections:"), std::string::npos) << info.out;
+  EXPECT_EQ(count_lines(info.err), 1) << info.err;
+  EXPECT_NE(info.err.find("its stream stops here"), std::string::npos) << info.err;
+  EXPECT_EQ(info.err.find("--keep-going"), std::string::npos) << info.err;
+  CommandRun json = run("info --json --keep-going " + quote(image));
+  EXPECT_EQ(json.status, 5);
+  EXPECT_TRUE(is_valid_json(json.out));
+  EXPECT_NE(json.out.find("incomplete libvirt save image"), std::string::npos);
+  CommandRun state = run("state --keep-going " + quote(image));
+  EXPECT_EQ(state.status, 5) << state.err;
+  EXPECT_TRUE(is_valid_json(state.out));
+  EXPECT_NE(state.out.find("\"migscope error\""), std::string::npos);
+  EXPECT_NE(state.out.find("incomplete libvirt save image"), std::string::npos);
+  // The drop-in has no --keep-going: no hint naming it.
+  CommandRun drop = run("-f " + quote(image), "analyze-migration");
+  EXPECT_EQ(drop.status, 1);
+  EXPECT_NE(drop.err.find("incomplete libvirt save image"), std::string::npos) << drop.err;
+  EXPECT_EQ(drop.err.find("--keep-going"), std::string::npos) << drop.err;
 }
 
 // --- analyze-migration drop-in ------------------------------------------------

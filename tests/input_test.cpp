@@ -186,13 +186,41 @@ TEST(LocateStream, LibvirtUnknownVersionAndShortHeader) {
   EXPECT_EQ(shortr.error().code, ErrorCode::truncated);
 }
 
-TEST(LocateStream, LibvirtPartialImageIsNamed) {
-  std::vector<std::byte> file = libvirt_image("LibvirtQemudPart", 2, 0, 0);
+TEST(LocateStream, LibvirtPartialImageIsLocatedAndMarkedIncomplete) {
+  // libvirt writes 'LibvirtQemudPart' first and the real magic when the save
+  // completed: the stream of one that never finished is located all the same.
+  std::vector<std::byte> file = libvirt_image("LibvirtQemudPart", 2, 4, 0);
+  file.insert(file.end(), 4, std::byte{' '});
+  StreamBuilder stream;
+  stream.header().eof();
+  file.insert(file.end(), stream.bytes().begin(), stream.bytes().end());
   auto r = locate_stream(file);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, ErrorCode::not_a_stream);
-  EXPECT_NE(r.error().detail.find("LibvirtQemudPart"), std::string::npos) << r.error().detail;
-  EXPECT_NE(r.error().detail.find("incomplete"), std::string::npos) << r.error().detail;
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->stream_offset, 96u);
+  ASSERT_TRUE(r->libvirt.has_value());
+  EXPECT_FALSE(r->libvirt->complete);
+  std::memcpy(file.data(), "LibvirtQemudSave", 16);
+  auto whole = locate_stream(file);
+  ASSERT_TRUE(whole.ok());
+  EXPECT_TRUE(whole->libvirt->complete);
+}
+
+TEST(LocateStream, LibvirtPartialImageErrorsNameIt) {
+  // Cut before its stream (nothing after data_len), or inside its header.
+  std::vector<std::byte> file = libvirt_image("LibvirtQemudPart", 2, 0, 0);
+  for (std::size_t size : {file.size(), std::size_t{50}}) {
+    auto r = locate_stream(Bytes(file).first(size));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, ErrorCode::truncated);
+    EXPECT_EQ(r.error().detail.rfind("incomplete libvirt save image (magic 'LibvirtQemudPart': the save never finished): ", 0), 0u)
+        << r.error().detail;
+  }
+  // A complete save cut there is truncated too, and not named incomplete.
+  std::memcpy(file.data(), "LibvirtQemudSave", 16);
+  auto whole = locate_stream(file);
+  ASSERT_FALSE(whole.ok());
+  EXPECT_EQ(whole.error().code, ErrorCode::truncated);
+  EXPECT_EQ(whole.error().detail.find("incomplete"), std::string::npos) << whole.error().detail;
 }
 
 class InputFileTest : public ::testing::Test {

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "migscope/ops.h"
+#include "wire/endian.h"
 #include "test_paths.h"
 
 namespace migscope {
@@ -113,6 +114,109 @@ TEST(WrappedCorpus, ExtractGivesTheSameFilesAsTheBareStream) {
       EXPECT_TRUE(file_bytes(out / image.filename() / f) == file_bytes(out / stream.filename() / f)) << f;
     fs::remove_all(out);
   }
+}
+
+// Real saves made incomplete as libvirt leaves a save that never finished:
+// the magic still 'LibvirtQemudPart' (libvirt rewrites it last), whole or cut
+// short. Every operation names it (truncated); with keep_going, info and state
+// read what it holds: all of it when the stream is whole.
+TEST(WrappedCorpus, AnIncompleteSaveIsNamedAndReadAsFarAsItGoes) {
+  const fs::path dir = fs::temp_directory_path() / ("migscope-part-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  for (const char* name : {"q35-raw.save", "q35-gzip.save", "q35-lzop.save", "q35-10.0-zstd.save"}) {
+    SCOPED_TRACE(name);
+    const fs::path real = wrapped_dir() / name;
+    if (!fs::exists(real)) GTEST_SKIP() << "corpus/wrapped not built";
+    std::string bytes = file_bytes(real);
+    auto complete = Dump::open(real.string());
+    ASSERT_TRUE(complete.ok()) << complete.error().message();
+    const std::uint64_t payload = complete->location().compression == Compression::none
+                                      ? complete->location().stream_offset
+                                      : complete->location().payload_offset;
+    std::string complete_state;
+    ASSERT_TRUE(ops::state(*complete, {}, ops::TextOutput::to_string(complete_state)).ok());
+    const ops::InfoReport complete_info = ops::info(*complete);
+    ASSERT_FALSE(complete_info.damage.has_value());
+    std::memcpy(bytes.data(), "LibvirtQemudPart", 16);
+
+    // Whole: every byte of the stream is there, the header only says Part.
+    const fs::path whole = dir / "whole.save";
+    std::ofstream(whole, std::ios::binary) << bytes;
+    auto d = Dump::open(whole.string());
+    ASSERT_TRUE(d.ok()) << d.error().message();
+    ASSERT_NE(d->libvirt(), nullptr);
+    EXPECT_FALSE(d->libvirt()->complete);
+    const ops::InfoReport info = ops::info(*d);
+    ASSERT_TRUE(info.damage.has_value());
+    EXPECT_EQ(info.damage->code, ErrorCode::truncated);
+    EXPECT_NE(info.damage->detail.find("incomplete libvirt save image"), std::string::npos) << info.damage->detail;
+    EXPECT_NE(info.damage->detail.find("reads to its end"), std::string::npos) << info.damage->detail;
+    EXPECT_EQ(info.sections.size(), complete_info.sections.size());
+    std::string refused_text;
+    auto refused = ops::state(*d, {}, ops::TextOutput::to_string(refused_text));
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, ErrorCode::truncated);
+    EXPECT_EQ(refused.error().offset, 0u);
+    EXPECT_EQ(refused.error().remedy, Remedy::keep_going);
+    EXPECT_TRUE(refused_text.empty());
+    ops::StateOptions keep_going;
+    keep_going.keep_going = true;
+    std::string text;
+    auto read = ops::state(*d, keep_going, ops::TextOutput::to_string(text));
+    ASSERT_FALSE(read.ok());
+    EXPECT_EQ(read.error().code, ErrorCode::truncated);
+    // The complete save's state, then the record of why it is incomplete.
+    const std::size_t last = complete_state.rfind("\n}");
+    ASSERT_NE(last, std::string::npos);
+    EXPECT_TRUE(text.compare(0, last, complete_state, 0, last) == 0);
+    EXPECT_NE(text.find("\"migscope error\"", last), std::string::npos);
+    std::string out;
+    EXPECT_EQ(ops::hash(*d, {}, ops::TextOutput::to_string(out)).error().code, ErrorCode::truncated);
+    EXPECT_EQ(ops::desc(*d, ops::TextOutput::to_string(out)).error().code, ErrorCode::truncated);
+    EXPECT_EQ(ops::cat(*d, {}, ops::TextOutput::to_string(out)).error().code, ErrorCode::truncated);
+    ops::ExtractOptions x;
+    x.dir = (dir / "extract").string();
+    EXPECT_EQ(ops::extract(*d, x).error().code, ErrorCode::truncated);
+    EXPECT_FALSE(fs::exists(dir / "extract" / "state.json"));
+    EXPECT_TRUE(out.empty());
+
+    // Cut short (60% of its payload): read as far as it goes.
+    const fs::path cut = dir / "cut.save";
+    const std::uint64_t keep = payload + (bytes.size() - payload) * 3 / 5;
+    std::ofstream(cut, std::ios::binary) << bytes.substr(0, keep);
+    auto c = Dump::open(cut.string());
+    ASSERT_TRUE(c.ok()) << c.error().message();
+    const ops::InfoReport cut_info = ops::info(*c);
+    ASSERT_TRUE(cut_info.damage.has_value());
+    EXPECT_EQ(cut_info.damage->code, ErrorCode::truncated);
+    EXPECT_NE(cut_info.damage->detail.find("incomplete libvirt save image"), std::string::npos) << cut_info.damage->detail;
+    EXPECT_NE(cut_info.damage->detail.find("its stream stops here"), std::string::npos) << cut_info.damage->detail;
+    EXPECT_GT(cut_info.damage->offset, c->location().stream_offset);
+    EXPECT_GE(cut_info.sections.size(), 1u);
+    EXPECT_LT(cut_info.sections.size(), complete_info.sections.size());
+    // What it holds is a prefix of the complete stream (for a compressed one,
+    // all but at most the last 64 KiB decompressed before the cut).
+    const Bytes got = c->bytes().subspan(c->location().stream_offset);
+    const Bytes all = complete->bytes().subspan(complete->location().stream_offset);
+    ASSERT_LE(got.size(), all.size());
+    EXPECT_GT(got.size(), all.size() / 4);
+    EXPECT_EQ(std::memcmp(got.data(), all.data(), got.size()), 0);
+    std::string cut_text;
+    auto cut_state = ops::state(*c, keep_going, ops::TextOutput::to_string(cut_text));
+    ASSERT_FALSE(cut_state.ok());
+    EXPECT_EQ(cut_state.error().code, ErrorCode::truncated);
+    EXPECT_NE(cut_text.find("\"migscope error\""), std::string::npos);
+
+    // Cut inside its first compressed bytes: nothing to walk, named all the same.
+    if (complete->location().compression != Compression::none) {
+      std::ofstream(cut, std::ios::binary | std::ios::trunc) << bytes.substr(0, payload + 10);
+      auto early = Dump::open(cut.string());
+      ASSERT_FALSE(early.ok());
+      EXPECT_EQ(early.error().code, ErrorCode::truncated) << early.error().message();
+      EXPECT_NE(early.error().detail.find("incomplete libvirt save image"), std::string::npos) << early.error().detail;
+    }
+  }
+  fs::remove_all(dir);
 }
 
 TEST(WrappedCorpus, SparseSavesAreMappedRamAtFileOffsets) {
@@ -219,6 +323,34 @@ TEST(WrappedCorpus, Qcow2SnapshotsReadAsTheVmStateQemuIoRead) {
 
 namespace migscope {
 namespace {
+
+// A VM state in zstd-compressed clusters (compression type zstd), made of
+// QEMU's pieces (corpus/make-wrapped-corpus.sh make_qcow2_zstd: a real savevm,
+// compressed by qemu-img convert -c); the ground truth is what qemu-io reads
+// through QEMU's own zstd decompression.
+TEST(WrappedCorpus, AZstdCompressedVmStateReadsAsQemuIoReadIt) {
+  const fs::path image = wrapped_dir() / "q35-zstd-vmstate.qcow2";
+  if (!fs::exists(image)) GTEST_SKIP() << "corpus/wrapped not built";
+  auto in = InputFile::open(image.string());
+  ASSERT_TRUE(in.ok());
+  auto q = read_qcow2(in->bytes());
+  ASSERT_TRUE(q.ok()) << q.error().message();
+  EXPECT_EQ(q->compression_type, 1u);
+  ASSERT_EQ(q->snapshots.size(), 1u);
+  auto d = Dump::open(image.string());
+  ASSERT_TRUE(d.ok()) << d.error().message();
+  auto t = Dump::open((wrapped_dir() / "q35-zstd-vmstate.s1.stream.mig").string());
+  ASSERT_TRUE(t.ok());
+  ASSERT_EQ(d->size(), t->size());
+  EXPECT_EQ(std::memcmp(d->bytes().data(), t->bytes().data(), d->size()), 0) << "VM state bytes differ";
+  const Texts a = outputs_of(*d), b = outputs_of(*t);
+  EXPECT_TRUE(a.state == b.state);
+  EXPECT_TRUE(a.hash == b.hash);
+  // Every VM state cluster is compressed: the reader did decompress zstd.
+  const Bytes file = in->bytes();
+  const std::uint64_t l1 = load_be64(file.data() + q->snapshots[0].l1_table_offset + 8) & 0x00fffffffffffe00ull;
+  EXPECT_NE(load_be64(file.data() + l1) & (1ull << 62), 0u) << "the first VM state cluster is not compressed";
+}
 
 TEST(WrappedCorpus, CatWritesTheStreamQemuWrote) {
   const auto all = pairs();

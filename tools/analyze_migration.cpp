@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   args.prog = kProg;
   args.file = file;
   args.memory = memory;
+  args.offers_keep_going = false;
   migscope::ErrorCode rc;
   if (extract) {
     // Upstream extracts into the current directory; existing files are kept.

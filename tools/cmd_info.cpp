@@ -338,6 +338,7 @@ int cmd_info(int argc, char** argv) {
   options.helper_threads = all_cores();  // mapping work off the walk
   ops::InfoReport info = ops::info(*dump, options);
   if (info.damage && !keep_going) return report_error(prog, file, *info.damage);
+  if (info.damage && info.damage->remedy == Remedy::keep_going) info.damage->remedy = Remedy::none;  // given
   const WalkSummary& sum = info.summary;
   const Error* damage = info.damage ? &*info.damage : nullptr;
   const Dump& s = *dump;

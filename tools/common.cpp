@@ -15,6 +15,7 @@ std::string with_remedy(std::string text, Remedy remedy) {
     case Remedy::none: break;
     case Remedy::give_description: text += " (give --vmdesc FILE)"; break;
     case Remedy::allow_overwrite: text += " (use --force to replace it)"; break;
+    case Remedy::keep_going: text += " (use --keep-going to show what it holds)"; break;
   }
   return text;
 }

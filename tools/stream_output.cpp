@@ -20,7 +20,9 @@ ErrorCode print_state(const StreamArgs& args) {
     report_error(args.prog, args.file, dump.error());
     return dump.error().code;
   }
+  const bool refused = dump->libvirt() && !dump->libvirt()->complete && !args.keep_going;  // an incomplete save
   auto no_description = [&] {
+    if (refused) return;
     std::fprintf(stderr, "%s: %s: note: no VMDESCRIPTION trailer: device sections are shown as raw bytes (give --vmdesc FILE)\n",
                  args.prog.c_str(), args.file.c_str());
   };
@@ -35,8 +37,10 @@ ErrorCode print_state(const StreamArgs& args) {
   auto summary = ops::state(*dump, options, ops::TextOutput::to_file(stdout));
   if (pending && summary.ok() && !dump->vmdesc()) no_description();
   if (!summary.ok()) {
-    report_error(args.prog, args.file, summary.error());
-    return summary.error().code;
+    Error e = std::move(summary).error();
+    if (e.remedy == Remedy::keep_going && !args.offers_keep_going) e.remedy = Remedy::none;
+    report_error(args.prog, args.file, e);
+    return e.code;
   }
   report_warnings(args.prog, args.file, summary.value());
   return ErrorCode::ok;

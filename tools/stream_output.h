@@ -20,6 +20,7 @@ struct StreamArgs {
   std::optional<std::uint64_t> page_size;
   bool memory = false;      ///< -m: add the RAM contents to the state
   bool keep_going = false;  ///< on damage, finish the JSON with an error record
+  bool offers_keep_going = true;  ///< the command has --keep-going (the drop-in has not)
 };
 
 /// Print the device state JSON to stdout. Returns an ErrorCode-style result:

@@ -54,6 +54,7 @@ class MappedSource {
     return static_cast<std::streamsize>(take);
   }
   bool exhausted() const noexcept { return pos_ >= mapping_.size(); }
+  std::uint64_t size() const noexcept { return mapping_.size(); }
 
  private:
   static constexpr std::uint64_t kReleaseStep = 4u << 20;
@@ -82,8 +83,9 @@ class DecompressingReader final : public SequentialReader {
   Result<std::size_t> read(std::span<std::byte> out) override {
     if (pending_) return *pending_;
     auto r = decode(out);
-    if (r.ok() || partial_ == 0) return r;
-    pending_ = std::move(r).error();
+    if (r.ok()) return r;
+    pending_ = std::move(r).error();  // and for every call after
+    if (partial_ == 0) return *pending_;
     return std::exchange(partial_, 0);
   }
   std::string name() const override { return name_; }
@@ -156,7 +158,12 @@ class DecompressingReader final : public SequentialReader {
     return damaged("zlib error " + std::to_string(code));
   }
 
+  // A cut is named where the data ends; damage where the compressed data starts.
   Error damaged(const std::string& what, ErrorCode code = ErrorCode::corrupt) const {
+    if (code == ErrorCode::truncated)
+      return make_error(code, file_offset_ + source_.size(),
+                        std::string(compression_name(kind_)) + " data ends here: " + what + " (after " +
+                            std::to_string(produced_) + " bytes of stream)");
     return make_error(code, file_offset_,
                       std::string(compression_name(kind_)) + " data starting here: " + what + " (after " +
                           std::to_string(produced_) + " bytes of stream)");
@@ -180,7 +187,37 @@ std::unique_ptr<SequentialReader> reader_of(Bytes compressed, Compression kind, 
   return std::make_unique<DecompressingReader<Filter>>(compressed, 0, kind, std::move(name), file_offset, std::move(filter));
 }
 
+// An incomplete save's payload: its first error ends its bytes.
+class EndAtDamage final : public SequentialReader {
+ public:
+  explicit EndAtDamage(std::unique_ptr<SequentialReader> inner) : inner_(std::move(inner)) {}
+  Result<std::size_t> read(std::span<std::byte> out) override {
+    if (ended_) return std::size_t{0};
+    auto n = inner_->read(out);
+    if (n.ok()) return n;
+    ended_ = true;
+    return std::size_t{0};
+  }
+  std::string name() const override { return inner_->name(); }
+
+ private:
+  std::unique_ptr<SequentialReader> inner_;
+  bool ended_ = false;
+};
+
 }  // namespace
+
+std::unique_ptr<SequentialReader> end_at_damage(std::unique_ptr<SequentialReader> reader) {
+  return std::make_unique<EndAtDamage>(std::move(reader));
+}
+
+Status name_if_incomplete(const StreamLocation& location, Status status) {
+  if (status.ok() || !location.libvirt || location.libvirt->complete) return status;
+  Error e = std::move(status).error();
+  if (e.code == ErrorCode::corrupt || e.code == ErrorCode::not_a_stream) e.code = ErrorCode::truncated;
+  e.detail = std::string(kIncompleteSaveText) + ": " + e.detail;
+  return e;
+}
 
 Result<std::unique_ptr<SequentialReader>> make_decompressor(Bytes compressed, Compression kind, std::string name,
                                                             std::uint64_t file_offset) {

@@ -1,7 +1,8 @@
 // Decompressing a stream held in memory (a mapped file's payload) as a
 // SequentialReader, through Boost.Iostreams' filters: gzip (several members
-// back to back), bzip2, xz, zstd (several frames); lzop, which has no Boost
-// filter, through input/lzop.h (liblzo2).
+// back to back), bzip2, xz, zstd (several frames, followed by
+// input/zstd_frames so a cut is seen); lzop, which has no Boost filter,
+// through input/lzop.h (liblzo2).
 #pragma once
 
 #include <memory>
@@ -17,5 +18,16 @@ namespace migscope {
 /// errors come from here); damage elsewhere comes from read().
 Result<std::unique_ptr<SequentialReader>> make_decompressor(Bytes compressed, Compression kind, std::string name,
                                                             std::uint64_t file_offset);
+
+/// For data known to be cut short (the payload of an incomplete libvirt
+/// save): `reader`, whose first error ends its bytes instead. What it read
+/// before the damage is kept (make_decompressor's readers hand it out
+/// first), so the stream walked is what was written before the cut.
+std::unique_ptr<SequentialReader> end_at_damage(std::unique_ptr<SequentialReader> reader);
+
+/// `status` (of decompressing a payload), or for the stream of an incomplete
+/// libvirt save its error named as such: a payload too short to hold a
+/// stream is cut, not damaged or foreign (ErrorCode::truncated).
+Status name_if_incomplete(const StreamLocation& location, Status status);
 
 }  // namespace migscope

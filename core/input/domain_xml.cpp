@@ -20,11 +20,14 @@ std::string decode_entities(std::string_view s) {
       out += s[i++];
       continue;
     }
-    const std::size_t end = s.find(';', i);
-    if (end == std::string_view::npos || end - i > 10) {
+    // Entity names are short: the ';' is looked for in the next bytes only
+    // (a search to the end for every '&' made a run of them quadratic).
+    const std::size_t semi = s.substr(i, 11).find(';');
+    if (semi == std::string_view::npos) {
       out += s[i++];
       continue;
     }
+    const std::size_t end = i + semi;
     const std::string_view name = s.substr(i + 1, end - i - 1);
     if (name == "amp") out += '&';
     else if (name == "lt") out += '<';

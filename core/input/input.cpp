@@ -308,6 +308,42 @@ Result<LibvirtHeader> read_libvirt_header(Bytes file) {
   return h;
 }
 
+// A libvirt save image (either magic): where its stream is.
+Result<StreamLocation> locate_in_libvirt_save(Bytes file) {
+  MIGSCOPE_ASSIGN(LibvirtHeader h, read_libvirt_header(file));
+  const std::uint64_t payload = kLibvirtHeaderSize + std::uint64_t{h.data_len};
+  // Raw, or sparse: QEMU wrote the stream into the file itself (mapped-ram
+  // offsets are then absolute file offsets, as the walker reads them).
+  const bool in_place = h.format == 0 || h.format == 6;
+  const Compression c = compression_of_format(h.format);
+  if (!in_place && c == Compression::none)
+    return make_error(ErrorCode::unsupported, 28,  // the format field
+                      "libvirt save image of unknown " + libvirt_format_name(h.format) +
+                          " (known: 0 raw, 1 gzip, 2 bzip2, 3 xz, 4 lzop, 5 zstd, 6 sparse)");
+  if (payload >= file.size())
+    return make_error(ErrorCode::truncated, 20,  // data_len
+                      "libvirt save image ends where its stream should start (92 + data_len " + std::to_string(h.data_len) +
+                          "): no byte of the stream was written");
+  if (in_place) {
+    MIGSCOPE_ASSIGN(StreamLocation loc, check_qevm(file, payload, InputFormat::libvirt_save));
+    loc.libvirt = h;
+    return loc;
+  }
+  const Compression found = sniff_compression(file.subspan(static_cast<std::size_t>(payload)));
+  if (found != c)
+    return make_error(ErrorCode::corrupt, payload,
+                      "libvirt save image says its stream is " + std::string(compression_name(c)) +
+                          "-compressed, but the data at the stream's start is not (" +
+                          (found == Compression::none ? std::string("no known compression magic")
+                                                      : std::string(compression_name(found)) + " magic") + ")");
+  StreamLocation loc;
+  loc.format = InputFormat::libvirt_save;
+  loc.compression = c;
+  loc.payload_offset = payload;
+  loc.libvirt = h;
+  return loc;
+}
+
 }  // namespace
 
 bool file_starts_like_stream(const std::string& path) {
@@ -317,7 +353,7 @@ bool file_starts_like_stream(const std::string& path) {
   const std::size_t n = std::fread(head, 1, sizeof head, f);
   std::fclose(f);
   if (n >= 4 && std::memcmp(head, "QEVM", 4) == 0) return true;
-  return n >= 16 && std::memcmp(head, kLibvirtSave, 16) == 0;
+  return n >= 16 && (std::memcmp(head, kLibvirtSave, 16) == 0 || std::memcmp(head, kLibvirtPart, 16) == 0);
 }
 
 std::string_view compression_name(Compression c) noexcept {
@@ -361,36 +397,17 @@ Result<StreamLocation> locate_stream(Bytes file) {
   if (starts_with("\x7f" "ELF"))
     return make_error(ErrorCode::not_a_stream, 0,
                       "ELF file (a guest memory dump from dump-guest-memory or a core file), not a migration stream");
-  if (starts_with(kLibvirtPart))
-    return make_error(ErrorCode::not_a_stream, 0,
-                      "incomplete libvirt save image (magic 'LibvirtQemudPart': the save never finished)");
-  if (starts_with(kLibvirtSave)) {
-    MIGSCOPE_ASSIGN(LibvirtHeader h, read_libvirt_header(file));
-    const std::uint64_t payload = kLibvirtHeaderSize + std::uint64_t{h.data_len};
-    if (h.format == 0 || h.format == 6) {
-      // Raw, or sparse: QEMU wrote the stream into the file itself (mapped-ram
-      // offsets are then absolute file offsets, as the walker reads them).
-      MIGSCOPE_ASSIGN(StreamLocation loc, check_qevm(file, payload, InputFormat::libvirt_save));
-      loc.libvirt = h;
-      return loc;
+  if (starts_with(kLibvirtSave) || starts_with(kLibvirtPart)) {
+    // libvirt writes 'LibvirtQemudPart' first and the real magic once the
+    // save completed: a Part image is located like a complete one (its
+    // header says complete = false; the operations refuse it or, asked to,
+    // read what it holds), and its errors say what it is.
+    auto loc = locate_in_libvirt_save(file);
+    if (!loc.ok() && starts_with(kLibvirtPart)) {
+      Error e = std::move(loc).error();
+      e.detail = std::string(kIncompleteSaveText) + ": " + e.detail;
+      return e;
     }
-    const Compression c = compression_of_format(h.format);
-    if (c == Compression::none)
-      return make_error(ErrorCode::unsupported, 28,  // the format field
-                        "libvirt save image of unknown " + libvirt_format_name(h.format) +
-                            " (known: 0 raw, 1 gzip, 2 bzip2, 3 xz, 4 lzop, 5 zstd, 6 sparse)");
-    const Compression found = sniff_compression(file.subspan(static_cast<std::size_t>(payload)));
-    if (found != c)
-      return make_error(ErrorCode::corrupt, payload,
-                        "libvirt save image says its stream is " + std::string(compression_name(c)) +
-                            "-compressed, but the data at the stream's start is not (" +
-                            (found == Compression::none ? std::string("no known compression magic")
-                                                        : std::string(compression_name(found)) + " magic") + ")");
-    StreamLocation loc;
-    loc.format = InputFormat::libvirt_save;
-    loc.compression = c;
-    loc.payload_offset = payload;
-    loc.libvirt = h;
     return loc;
   }
   if (file.size() >= 4 && std::memcmp(file.data(), "QFI\xfb", 4) == 0) {

@@ -12,6 +12,11 @@
 
 namespace migscope {
 
+/// What an incomplete libvirt save image is (LibvirtHeader::complete false),
+/// for the start of messages.
+inline constexpr std::string_view kIncompleteSaveText =
+    "incomplete libvirt save image (magic 'LibvirtQemudPart': the save never finished)";
+
 /// Drop the pages of [from, to) of a file mapping from this process's resident
 /// set (they stay in the page cache; touching them again re-faults them). The
 /// range is widened down and shrunk up to whole 2 MiB units of the address

@@ -2,6 +2,8 @@
 // a snapshot's VM state through the snapshot's own L1 and L2 tables (QEMU
 // docs/interop/qcow2.txt; block/qcow2.c qcow2_vm_state_offset). The VM state
 // lives past the end of the virtual disk, at the first L1 entry beyond it.
+// Compressed clusters are deflate or zstd (the header's compression type),
+// decompressed as QEMU does (block/qcow2-threads.c).
 #include "input/qcow2.h"
 
 #include "input/input.h"
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include <zlib.h>
+#include <zstd.h>
 
 #include "wire/endian.h"
 #include "wire/hex.h"
@@ -59,15 +62,28 @@ Result<Qcow2Image> read_qcow2(Bytes file) {
       return make_error(ErrorCode::unsupported, 72, "qcow2: the data is in an external data file");
     if (incompat & ~kKnownIncompat) return make_error(ErrorCode::unsupported, 72, "qcow2: unknown incompatible features " + hex(incompat));
     img.extended_l2 = (incompat & kIncompatExtendedL2) != 0;
+    // compression_type (byte 104) is there when the header is longer than
+    // 104 bytes; it must be non-zero exactly when incompatible bit 3 is set
+    // (QEMU block/qcow2.c validate_compression_type).
     const std::uint32_t header_length = load_be32(h + 100);
-    if ((incompat & kIncompatCompressionType) && header_length > 104 && file.size() > 104)
+    if (header_length > 104) {
+      if (file.size() <= 104) return make_error(ErrorCode::truncated, 100, "qcow2: input ends inside the header (header_length " + std::to_string(header_length) + ")");
       img.compression_type = static_cast<std::uint8_t>(h[104]);
+    }
+    if (img.compression_type > 1)
+      return make_error(ErrorCode::unsupported, 104, "qcow2: unknown compression type " + std::to_string(img.compression_type) + " (known: 0 deflate, 1 zstd)");
+    if (img.compression_type == 1 && !(incompat & kIncompatCompressionType))
+      return corrupt(72, "compression type zstd without incompatible feature bit 3 (compression type)");
+    if (img.compression_type == 0 && (incompat & kIncompatCompressionType))
+      return corrupt(72, "incompatible feature bit 3 (compression type) set, but the compression type is deflate");
   }
   if (nb_snapshots > kMaxSnapshots) return corrupt(60, std::to_string(nb_snapshots) + " snapshots (at most 65536)");
   std::uint64_t at = snapshots_offset;
+  std::uint64_t pointed_from = 64;  // what puts the next entry at `at`: the header field, then the entry before
   for (std::uint32_t i = 0; i < nb_snapshots; ++i) {
     if (at > file.size() || file.size() - at < 40)
-      return make_error(ErrorCode::truncated, at, "qcow2: snapshot table entry " + std::to_string(i) + " lies beyond the end of the input");
+      return make_error(ErrorCode::truncated, pointed_from,
+                        "qcow2: snapshot table entry " + std::to_string(i) + " at " + hex(at) + " lies beyond the end of the input");
     const std::byte* e = file.data() + at;
     Qcow2Snapshot sn;
     sn.entry_offset = at;
@@ -88,16 +104,24 @@ Result<Qcow2Image> read_qcow2(Bytes file) {
     sn.id = std::string(as_chars(file.subspan(at + 40 + extra, id_size)));
     sn.name = std::string(as_chars(file.subspan(at + 40 + extra + id_size, name_size)));
     img.snapshots.push_back(std::move(sn));
+    pointed_from = at;
     at += (need + 7) / 8 * 8;  // entries are 8-byte aligned
   }
   return img;
 }
 
 Result<const Qcow2Snapshot*> choose_snapshot(const Qcow2Image& image, std::string_view which) {
+  // The first few only: a table may hold 65536 entries with 64 KiB names each.
+  constexpr std::size_t kListed = 16;
+  auto shown = [](const std::string& text) { return text.size() <= 64 ? text : text.substr(0, 64) + "..."; };
   auto list = [&] {
     std::string s;
-    for (const Qcow2Snapshot& sn : image.snapshots)
-      s += (s.empty() ? "" : ", ") + sn.id + " '" + sn.name + "'" + (sn.vm_state_size ? "" : " (disk only)");
+    for (std::size_t i = 0; i < image.snapshots.size() && i < kListed; ++i) {
+      const Qcow2Snapshot& sn = image.snapshots[i];
+      s += (s.empty() ? "" : ", ") + shown(sn.id) + " '" + shown(sn.name) + "'" +
+           (sn.vm_state_size ? "" : " (disk only)");
+    }
+    if (image.snapshots.size() > kListed) s += " and " + std::to_string(image.snapshots.size() - kListed) + " more";
     return s.empty() ? std::string("none") : s;
   };
   if (which.empty()) {
@@ -272,28 +296,63 @@ class VmstateReader final : public SequentialReader {
     const unsigned x = 62 - (cluster_bits_ - 8);
     const std::uint64_t host = entry & ((std::uint64_t{1} << x) - 1);
     const std::uint64_t sectors = ((entry >> x) & ((std::uint64_t{1} << (cluster_bits_ - 8)) - 1)) + 1;
-    if (compression_type_ != 0)
-      return make_error(ErrorCode::unsupported, l2_at, "qcow2: a zstd-compressed cluster in the VM state (not readable yet)");
     if (host != cached_host_) {
+      // The compressed data runs to the end of its last sector (its exact
+      // length is not stored): what follows the data there is ignored.
       std::uint64_t avail = sectors * 512 - (host & 511);
       if (host > file_.size()) return make_error(ErrorCode::truncated, l2_at, "qcow2: a compressed cluster beyond the end of the input");
       avail = std::min<std::uint64_t>(avail, file_.size() - host);
       cluster_buf_.resize(static_cast<std::size_t>(cluster_));
-      z_stream zs{};
-      if (inflateInit2(&zs, -12) != Z_OK) return make_error(ErrorCode::io, l2_at, "zlib: inflateInit2 failed");
-      zs.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(file_.data() + host));
-      zs.avail_in = static_cast<uInt>(avail);
-      zs.next_out = reinterpret_cast<Bytef*>(cluster_buf_.data());
-      zs.avail_out = static_cast<uInt>(cluster_);
-      const int rc = inflate(&zs, Z_FINISH);
-      const bool whole = (rc == Z_STREAM_END || rc == Z_BUF_ERROR || rc == Z_OK) && zs.avail_out == 0;
-      inflateEnd(&zs);
-      if (!whole) return corrupt(host, "a compressed cluster does not inflate to a whole cluster");
+      cached_host_ = UINT64_MAX;  // the buffer is overwritten, whatever the outcome
+      const std::byte* src = file_.data() + host;
+      if (compression_type_ == 1) MIGSCOPE_TRY(unzstd(src, static_cast<std::size_t>(avail), host, l2_at));
+      else MIGSCOPE_TRY(inflate_cluster(src, static_cast<std::size_t>(avail), host, l2_at));
       cached_host_ = host;
     }
     std::memcpy(out, cluster_buf_.data() + in_cluster, len);
     return {};
   }
+
+  // Raw deflate with a 4 KiB window (QEMU block/qcow2-threads.c qcow2_zlib_decompress).
+  Status inflate_cluster(const std::byte* src, std::size_t n, std::uint64_t host, std::uint64_t l2_at) {
+    z_stream zs{};
+    if (inflateInit2(&zs, -12) != Z_OK) return make_error(ErrorCode::io, l2_at, "zlib: inflateInit2 failed");
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(src));
+    zs.avail_in = static_cast<uInt>(n);
+    zs.next_out = reinterpret_cast<Bytef*>(cluster_buf_.data());
+    zs.avail_out = static_cast<uInt>(cluster_);
+    const int rc = inflate(&zs, Z_FINISH);
+    const bool whole = (rc == Z_STREAM_END || rc == Z_BUF_ERROR || rc == Z_OK) && zs.avail_out == 0;
+    inflateEnd(&zs);
+    if (!whole) return corrupt(host, "a compressed cluster does not inflate to a whole cluster");
+    return {};
+  }
+
+  // zstd as QEMU reads it (qcow2_zstd_decompress): one or more frames that
+  // give exactly one cluster and end with it, each call making progress.
+  Status unzstd(const std::byte* src, std::size_t n, std::uint64_t host, std::uint64_t l2_at) {
+    if (!dctx_) {
+      dctx_.reset(ZSTD_createDCtx());
+      if (!dctx_) return make_error(ErrorCode::io, l2_at, "zstd: cannot create a decompression context");
+    }
+    ZSTD_DCtx_reset(dctx_.get(), ZSTD_reset_session_only);
+    ZSTD_outBuffer output{cluster_buf_.data(), static_cast<std::size_t>(cluster_), 0};
+    ZSTD_inBuffer input{src, n, 0};
+    std::size_t ret = 0;
+    while (output.pos < output.size) {
+      const std::size_t progress = input.pos + output.pos;
+      ret = ZSTD_decompressStream(dctx_.get(), &output, &input);
+      if (ZSTD_isError(ret))
+        return corrupt(host, std::string("a zstd-compressed cluster does not decompress: ") + ZSTD_getErrorName(ret));
+      if (input.pos + output.pos <= progress) return corrupt(host, "a zstd-compressed cluster ends before a whole cluster");
+    }
+    if (ret != 0) return corrupt(host, "a zstd-compressed cluster decompresses to more than a cluster");
+    return {};
+  }
+
+  struct FreeDctx {
+    void operator()(ZSTD_DCtx* d) const noexcept { ZSTD_freeDCtx(d); }
+  };
 
   Bytes file_;
   std::string name_;
@@ -309,6 +368,7 @@ class VmstateReader final : public SequentialReader {
   std::uint64_t cached_host_ = UINT64_MAX;
   static constexpr std::uint64_t kReleaseStep = 8u << 20;
   std::uint64_t lo_ = UINT64_MAX, hi_ = 0, copied_ = 0;  // host range copied since the last release
+  std::unique_ptr<ZSTD_DCtx, FreeDctx> dctx_;
 };
 
 }  // namespace

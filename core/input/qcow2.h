@@ -17,7 +17,8 @@ bool starts_like_qcow2(Bytes head) noexcept;
 
 /// The `snapshot.vm_state_size` bytes of its VM state. `file` (the whole
 /// image, mapped) must outlive the reader; unallocated and zero clusters and
-/// subclusters read as zeros, deflate-compressed clusters are inflated.
+/// subclusters read as zeros, compressed clusters (deflate or zstd, as the
+/// header says) are decompressed.
 std::unique_ptr<SequentialReader> open_vmstate(Bytes file, const Qcow2Image& image, const Qcow2Snapshot& snapshot,
                                                std::string name);
 

@@ -10,6 +10,7 @@
 
 #include "input/input.h"
 #include "migscope/ops.h"
+#include "ops/incomplete_save.h"
 #include "ops/text_output.h"
 #include "sinks/output_dir.h"
 #include "stream/open.h"
@@ -114,6 +115,7 @@ Result<CatReport> cat_streamed(const Dump& dump, const CatOptions& options, cons
 }  // namespace
 
 Result<CatReport> cat(const Dump& dump, const CatOptions& options, const TextOutput& out) {
+  if (auto refused = refuse_incomplete_save(dump, /*can_keep_going=*/false)) return *refused;
   if (dump.stream().streamed() && dump.location().stream_offset == 0 && !dump.stream().window)
     return cat_streamed(dump, options, out);
   MIGSCOPE_ASSIGN(const Bytes all, dump.random_access());

@@ -7,6 +7,7 @@
 #include "json/py_writer.h"
 #include "json/python_dump.h"
 #include "migscope/ops.h"
+#include "ops/incomplete_save.h"
 #include "ram/page_index.h"
 #include "sinks/extractor.h"
 #include "sinks/output_dir.h"
@@ -44,6 +45,7 @@ Status write_json_file(OutputDir& dir, const std::string& name, Fn&& fn) {
 }  // namespace
 
 Result<ExtractReport> extract(const Dump& dump, const ExtractOptions& options) {
+  if (auto refused = refuse_incomplete_save(dump, /*can_keep_going=*/false)) return *refused;
   const OpenStream& s = dump.stream();
   MIGSCOPE_ASSIGN(OutputDir out, OutputDir::open(options.dir, options.force));
   // A decompressed stream's description is known after the walk: reserve its name anyway.

@@ -8,6 +8,7 @@
 //           consumed in order with the first pass's results: JSON lines, then
 //           one summary line per block.
 #include "migscope/ops.h"
+#include "ops/incomplete_save.h"
 #include "ops/text_output.h"
 #include "ram/page_index.h"
 #include "sinks/inorder_hasher.h"
@@ -17,6 +18,7 @@
 namespace migscope::ops {
 
 Result<HashReport> hash(const Dump& dump, const HashOptions& options, const TextOutput& out) {
+  if (auto refused = refuse_incomplete_save(dump, /*can_keep_going=*/false)) return *refused;
   MIGSCOPE_ASSIGN(const Bytes file, dump.stream().prepare(/*read_once=*/true));
   const unsigned threads = options.threads == 0 ? 1 : options.threads;
   PageIndex index(file);

@@ -1,5 +1,6 @@
 // info: one walk, every section, command and page record counted.
 #include "migscope/ops.h"
+#include "ops/incomplete_save.h"
 #include "sinks/info_report.h"
 
 namespace migscope::ops {
@@ -15,6 +16,11 @@ InfoReport info(const Dump& dump, const InfoOptions& options) {
   auto summary = dump.walk(collector, walk, &report.summary);
   if (summary.ok()) report.summary = std::move(summary).value();
   else report.damage = std::move(summary).error();
+  if (is_incomplete_save(dump)) {
+    // What it holds is reported; the save is named incomplete all the same.
+    report.damage = incomplete_save_read(dump, report.damage ? &*report.damage : nullptr);
+    report.damage->remedy = Remedy::keep_going;
+  }
   report.sections = std::move(collector.sections);
   report.commands = std::move(collector.commands);
   report.block_stats = std::move(collector.block_stats);

@@ -4,6 +4,7 @@
 #include "json/py_writer.h"
 #include "json/python_dump.h"
 #include "migscope/ops.h"
+#include "ops/incomplete_save.h"
 #include "ops/text_output.h"
 #include "ram/page_index.h"
 #include "sinks/memory_json.h"
@@ -34,6 +35,8 @@ void write_error_record(json::PyWriter& w, const Error& e) {
 }  // namespace
 
 Result<WalkSummary> state(const Dump& dump, const StateOptions& options, const TextOutput& out) {
+  if (!options.keep_going)
+    if (auto refused = refuse_incomplete_save(dump, /*can_keep_going=*/true)) return *refused;
   WalkOptions walk;
   walk.release_behind = true;  // a Dump is a read-only mapping
   walk.page_size = options.page_size;
@@ -47,7 +50,9 @@ Result<WalkSummary> state(const Dump& dump, const StateOptions& options, const T
   if (options.memory) {
     MIGSCOPE_ASSIGN(walked, dump.stream().prepare(false));
     index.emplace(walked);
-    MIGSCOPE_TRY(dump.walk(*index, walk));
+    auto indexed = dump.walk(*index, walk);
+    // With keep_going, an incomplete save's damage comes with the state walk below.
+    if (!indexed.ok() && !is_incomplete_save(dump)) return std::move(indexed).error();
   }
   OutputBuffer buffer(out);
   json::PyWriter w(buffer.buffer());
@@ -61,9 +66,16 @@ Result<WalkSummary> state(const Dump& dump, const StateOptions& options, const T
   sink.begin();
   auto summary = dump.walk(sink, walk);
   if (!summary.ok()) {
-    if (options.keep_going) write_error_record(w, summary.error());
+    Error e = is_incomplete_save(dump) ? incomplete_save_read(dump, &summary.error()) : std::move(summary).error();
+    if (options.keep_going) write_error_record(w, e);
     buffer.flush();
-    return std::move(summary).error();
+    return e;
+  }
+  if (is_incomplete_save(dump)) {  // (only with keep_going: refused above otherwise)
+    const Error e = incomplete_save_read(dump, nullptr);
+    write_error_record(w, e);
+    MIGSCOPE_TRY(buffer.finish());
+    return e;
   }
   sink.finish();
   MIGSCOPE_TRY(buffer.finish());
@@ -71,6 +83,7 @@ Result<WalkSummary> state(const Dump& dump, const StateOptions& options, const T
 }
 
 Status desc(const Dump& dump, const TextOutput& out) {
+  if (auto refused = refuse_incomplete_save(dump, /*can_keep_going=*/false)) return *refused;
   if (dump.description_pending()) {
     // A decompressed stream's trailer is at its end: one walk to it.
     StreamVisitor nothing;

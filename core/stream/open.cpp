@@ -97,7 +97,13 @@ Status decompress(OpenStream& s) {
   const std::string name = s.container.path();
   const Compression kind = s.location.compression;
   const std::uint64_t at = s.location.payload_offset;
-  auto reopen = [payload, kind, name, at]() { return make_decompressor(payload, kind, name, at); };
+  // An incomplete save (LibvirtQemudPart) is cut short: its stream is what decompresses before the cut.
+  const bool incomplete = s.location.libvirt && !s.location.libvirt->complete;
+  auto reopen = [payload, kind, name, at, incomplete]() -> Result<std::unique_ptr<SequentialReader>> {
+    MIGSCOPE_ASSIGN(std::unique_ptr<SequentialReader> reader, make_decompressor(payload, kind, name, at));
+    if (incomplete) reader = end_at_damage(std::move(reader));
+    return reader;
+  };
   // A migration stream compresses well (zero-page records), but not without bound.
   const std::uint64_t limit = std::max<std::uint64_t>(std::uint64_t{1} << 30, payload.size() * std::uint64_t{1024});
   return stream_from(s, std::move(reopen), limit, "the decompressed " + std::string(compression_name(s.location.compression)) + " data",
@@ -170,7 +176,7 @@ Result<OpenStream> open_input(InputFile file, const std::string& snapshot = {}) 
   if (s.location.format == InputFormat::qcow2) MIGSCOPE_TRY(read_snapshot(s, snapshot));
   else if (!snapshot.empty())
     return make_error(ErrorCode::usage, Error::no_offset, "a snapshot was named, but the input is not a qcow2 image");
-  if (s.location.compression != Compression::none) MIGSCOPE_TRY(decompress(s));
+  if (s.location.compression != Compression::none) MIGSCOPE_TRY(name_if_incomplete(s.location, decompress(s)));
   // A streamed input's trailer is learnt by its first walk (or by complete()).
   if (!s.streamed()) s.trailer = find_vmdesc_trailer(s.stream_bytes(), s.location.stream_offset);
   return s;

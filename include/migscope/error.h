@@ -29,6 +29,7 @@ enum class Remedy : std::uint8_t {
   none,
   give_description,  ///< a vmdesc from another run of the same QEMU and machine would decode or delimit it
   allow_overwrite,   ///< the output exists, and replacing it was not asked for
+  keep_going,        ///< the input is incomplete (a save that never finished): what it holds can be shown anyway
 };
 
 /// Text read from the input made safe for one line on a terminal: control

@@ -86,7 +86,11 @@ std::string_view compression_name(Compression c) noexcept;
 /// The 92-byte header of a libvirt save image (libvirt src/qemu/qemu_saveimage.h)
 /// and the domain XML after it.
 struct LibvirtHeader {
-  bool complete = true;          ///< 'LibvirtQemudSave' (false: 'LibvirtQemudPart', the save never finished)
+  /// 'LibvirtQemudSave'. False: 'LibvirtQemudPart', which libvirt writes first and
+  /// rewrites once the save completed, so the save never finished (libvirt refuses
+  /// to restore it); its stream is located all the same, and the operations name
+  /// it (ErrorCode::truncated), or with keep-going read what it holds.
+  bool complete = true;
   bool big_endian = false;       ///< byte order of the host that wrote it
   std::uint32_t version = 0;
   std::uint32_t data_len = 0;    ///< bytes between the header and the QEMU stream
@@ -110,10 +114,10 @@ struct StreamLocation {
 };
 
 /// Recognise the input: a QEMU stream, possibly inside a libvirt save image
-/// and possibly compressed (then `compression` says how and the stream must
-/// be decompressed from `payload_offset`), or a clear error naming what the
-/// file is instead (empty, ELF core, incomplete libvirt image, obsolete v2
-/// stream, other).
+/// (complete or not: see LibvirtHeader::complete) and possibly compressed
+/// (then `compression` says how and the stream must be decompressed from
+/// `payload_offset`), or a clear error naming what the file is instead
+/// (empty, ELF core, obsolete v2 stream, other).
 Result<StreamLocation> locate_stream(Bytes file);
 
 /// The compression a file's first bytes announce (gzip 1f 8b, bzip2 "BZh",

@@ -9,9 +9,11 @@
 #   OUT/checker  pairs of -dump-vmstate subsets and of vmdesc trailers, NUL-separated
 #   OUT/lzop     files made by the real lzop (small streams, every method and checksum
 #                option, a filter, empty, one byte) and the payloads of libvirt's lzop saves
+#   OUT/wrappers the real libvirt saves, compressed dumps and qcow2 image of
+#                corpus/wrapped/, cut to a few KB (see wrapper_seeds.py)
 set -eu
 migscope=$1 corpus=$2 out=$3
-rm -rf "$out.tmp" && mkdir -p "$out.tmp/stream" "$out.tmp/vmdesc" "$out.tmp/xbzrle" "$out.tmp/checker" "$out.tmp/lzop"
+rm -rf "$out.tmp" && mkdir -p "$out.tmp/stream" "$out.tmp/vmdesc" "$out.tmp/xbzrle" "$out.tmp/checker" "$out.tmp/lzop" "$out.tmp/wrappers"
 python3 - "$migscope" "$corpus" "$out.tmp" <<'PY'
 import glob, hashlib, json, os, random, struct, subprocess, sys
 migscope, corpus, out = sys.argv[1:4]
@@ -136,5 +138,6 @@ for path in sorted(glob.glob(os.path.join(corpus, "wrapped", "*-lzop.save"))):
         if payload[:4] == b"\x89LZO" and len(payload) <= 1 << 20:
             put("lzop", payload)
 PY
+python3 "$(dirname "$0")/wrapper_seeds.py" "$corpus" "$out.tmp/wrappers"
 rm -rf "$out" && mv "$out.tmp" "$out"
-for k in stream vmdesc xbzrle checker lzop; do echo "$k: $(ls "$out/$k" | wc -l) seeds"; done
+for k in stream vmdesc xbzrle checker lzop wrappers; do echo "$k: $(ls "$out/$k" | wc -l) seeds"; done
