@@ -133,10 +133,10 @@ Status read_snapshot(OpenStream& s, const std::string& which) {
   // the data ranges are checked here.)
   constexpr std::size_t kMaxExtents = 4096;
   std::optional<std::vector<VmstateExtent>> extents = vmstate_extents(image, qcow2, *chosen, kMaxExtents);
-  if (extents)
-    for (const VmstateExtent& e : *extents)
-      if (!e.zero && (e.host > image.size() || e.length > image.size() - e.host)) extents.reset();
-  if (extents) s.stitched = StitchedMapping::map(s.container.path(), *extents, chosen->vm_state_size);
+  const bool inside = extents && std::all_of(extents->begin(), extents->end(), [&](const VmstateExtent& e) {
+    return e.zero || (e.host <= image.size() && e.length <= image.size() - e.host);
+  });
+  if (inside) s.stitched = StitchedMapping::map(s.container.path(), *extents, chosen->vm_state_size);
   if (s.stitched) {
     const Bytes in_place = s.stitched->bytes();
     auto inner = locate_stream(in_place);
