@@ -9,6 +9,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "test_compress.h"
 #include <zlib.h>
 #include <zstd.h>
 
@@ -29,17 +31,7 @@ void put_be64(std::string& img, std::size_t at, std::uint64_t v) {
 
 // Raw deflate with QEMU's window (qcow2_compress: deflateInit2(..., -12, ...)).
 std::string deflate_cluster(const std::string& data) {
-  z_stream zs{};
-  EXPECT_EQ(deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(data.size() + 64, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
+  return test::deflate_bytes(data, Z_DEFAULT_COMPRESSION, -12, 9);
 }
 
 // A zstd frame, as QEMU's qcow2_zstd_compress writes one per cluster.
