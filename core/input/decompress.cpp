@@ -35,13 +35,13 @@ class MappedSource {
  public:
   using char_type = char;
   using category = io::source_tag;
-  MappedSource(Bytes mapping, std::uint64_t begin) : mapping_(mapping), pos_(begin), released_(begin) {}
+  MappedSource(Bytes mapping, std::uint64_t begin, bool release) : mapping_(mapping), pos_(begin), released_(begin), release_(release) {}
   std::streamsize read(char* out, std::streamsize n) {
     if (pos_ >= mapping_.size()) return -1;
     const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(static_cast<std::uint64_t>(n), mapping_.size() - pos_));
     std::memcpy(out, mapping_.data() + pos_, take);
     pos_ += take;
-    if (pos_ - released_ >= kReleaseStep) {
+    if (release_ && pos_ - released_ >= kReleaseStep) {
       release_mapped_range(mapping_, released_, pos_);
       released_ = pos_;
     }
@@ -52,13 +52,15 @@ class MappedSource {
   static constexpr std::uint64_t kReleaseStep = 16u << 20;
   Bytes mapping_;
   std::uint64_t pos_, released_;
+  bool release_;
 };
 
 // Boost's filters report damage by exceptions, which become an Error here,
 // the boundary.
 class DecompressingReader final : public SequentialReader {
  public:
-  DecompressingReader(Bytes mapping, std::uint64_t begin, Compression kind, std::string name, std::uint64_t file_offset)
+  DecompressingReader(Bytes mapping, std::uint64_t begin, Compression kind, std::string name, std::uint64_t file_offset,
+                      bool release_behind)
       : kind_(kind), name_(std::move(name)), file_offset_(file_offset) {
     switch (kind) {
       case Compression::gzip: in_.push(io::gzip_decompressor(io::gzip::default_window_bits, kBuffer), kOutBuffer); break;
@@ -66,7 +68,7 @@ class DecompressingReader final : public SequentialReader {
       case Compression::xz: in_.push(io::lzma_decompressor(kBuffer), kOutBuffer); break;
       default: break;
     }
-    in_.push(MappedSource(mapping, begin), kBuffer);
+    in_.push(MappedSource(mapping, begin, release_behind), kBuffer);
   }
 
   // The bytes decompressed before damage are handed out first; the error
@@ -126,8 +128,9 @@ class DecompressingReader final : public SequentialReader {
 // as `zstd -dc` reads them; the input behind is released as MappedSource does.
 class ZstdReader final : public SequentialReader {
  public:
-  ZstdReader(Bytes data, std::string name, std::uint64_t file_offset)
-      : data_(data), name_(std::move(name)), file_offset_(file_offset), in_{data.data(), data.size(), 0} {}
+  ZstdReader(Bytes data, std::string name, std::uint64_t file_offset, bool release_behind)
+      : data_(data), name_(std::move(name)), file_offset_(file_offset), release_(release_behind),
+        in_{data.data(), data.size(), 0} {}
 
   Result<std::size_t> read(std::span<std::byte> out) override {
     if (failed_) return *failed_;
@@ -143,7 +146,7 @@ class ZstdReader final : public SequentialReader {
       if (ZSTD_isError(last_)) return fail(o.pos, ZSTD_getErrorName(last_));
       // No progress only when the input ended inside a frame.
       if (in_.pos == in_before && o.pos == out_before) return fail(o.pos, "cut short inside a frame");
-      if (in_.pos - released_ >= kReleaseStep) {
+      if (release_ && in_.pos - released_ >= kReleaseStep) {
         release_mapped_range(data_, released_, in_.pos);
         released_ = in_.pos;
       }
@@ -173,6 +176,7 @@ class ZstdReader final : public SequentialReader {
   Bytes data_;
   std::string name_;
   std::uint64_t file_offset_;
+  bool release_;
   ZSTD_inBuffer in_;
   std::unique_ptr<ZSTD_DCtx, FreeDctx> dctx_;
   std::size_t last_ = 1;  // ZSTD_decompressStream's last answer: 0 at the end of a frame
@@ -201,21 +205,21 @@ class EndAtDamage final : public SequentialReader {
 }  // namespace
 
 Result<std::unique_ptr<SequentialReader>> make_decompressor(Bytes compressed, Compression kind, std::string name,
-                                                            std::uint64_t file_offset) {
+                                                            std::uint64_t file_offset, bool release_behind) {
   switch (kind) {
     case Compression::gzip:
     case Compression::bzip2:
     case Compression::xz:
       try {
         return std::unique_ptr<SequentialReader>(
-            std::make_unique<DecompressingReader>(compressed, 0, kind, std::move(name), file_offset));
+            std::make_unique<DecompressingReader>(compressed, 0, kind, std::move(name), file_offset, release_behind));
       } catch (const std::exception& e) {
         return make_error(ErrorCode::io, file_offset, std::string("cannot start the decompressor: ") + e.what());
       }
     case Compression::zstd:
-      return std::unique_ptr<SequentialReader>(std::make_unique<ZstdReader>(compressed, std::move(name), file_offset));
+      return std::unique_ptr<SequentialReader>(std::make_unique<ZstdReader>(compressed, std::move(name), file_offset, release_behind));
     case Compression::lzop:
-      return make_lzop_reader(compressed, std::move(name), file_offset);
+      return make_lzop_reader(compressed, std::move(name), file_offset, release_behind);
     case Compression::none:
       break;
   }
