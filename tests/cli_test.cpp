@@ -293,6 +293,8 @@ TEST_F(Cli, AnIncompleteSaveIsNamedAndKeepGoingShowsWhatItHolds) {
   CommandRun info = run("info --keep-going " + quote(image));
   EXPECT_EQ(info.status, 5) << info.err;
   EXPECT_NE(info.out.find("sections:"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("was paused, INCOMPLETE (magic 'LibvirtQemudPart': the save never finished)\n"), std::string::npos)
+      << info.out;
   EXPECT_EQ(count_lines(info.err), 1) << info.err;
   EXPECT_NE(info.err.find("its stream stops here"), std::string::npos) << info.err;
   EXPECT_EQ(info.err.find("--keep-going"), std::string::npos) << info.err;
@@ -300,6 +302,7 @@ TEST_F(Cli, AnIncompleteSaveIsNamedAndKeepGoingShowsWhatItHolds) {
   EXPECT_EQ(json.status, 5);
   EXPECT_TRUE(is_valid_json(json.out));
   EXPECT_NE(json.out.find("incomplete libvirt save image"), std::string::npos);
+  EXPECT_NE(json.out.find("\"complete\": false"), std::string::npos);
   CommandRun state = run("state --keep-going " + quote(image));
   EXPECT_EQ(state.status, 5) << state.err;
   EXPECT_TRUE(is_valid_json(state.out));

@@ -1,9 +1,14 @@
 // Decompressing readers (input/decompress): what comes out of damaged and
 // cut data, and the readers for an incomplete libvirt save (its payload is
 // cut where the save stopped).
+#include <algorithm>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -13,9 +18,12 @@
 
 #include "input/decompress.h"
 #include "migscope/input.h"
+#include "test_paths.h"
 
 namespace migscope {
 namespace {
+
+namespace fs = std::filesystem;
 
 Bytes bytes_of(const std::string& s) { return {reinterpret_cast<const std::byte*>(s.data()), s.size()}; }
 
@@ -69,7 +77,7 @@ TEST(Decompress, CutDataGivesWhatDecompressedBeforeTheCutThenAnErrorThatStays) {
   const std::string data = sample();
   const std::string z = gzip(data);
   const std::string cut = z.substr(0, z.size() / 2);
-  auto reader = make_decompressor(bytes_of(cut), Compression::gzip, "cut.gz", 100);
+  auto reader = make_decompressor(bytes_of(cut), Compression::gzip, "cut.gz", 100, /*release_behind=*/false);
   ASSERT_TRUE(reader.ok());
   const Drained d = drain(**reader);
   ASSERT_TRUE(d.error.has_value());
@@ -87,7 +95,7 @@ TEST(Decompress, CutDataGivesWhatDecompressedBeforeTheCutThenAnErrorThatStays) {
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().detail, d.error->detail);
   // Whole data reads whole.
-  auto whole = make_decompressor(bytes_of(z), Compression::gzip, "whole.gz", 0);
+  auto whole = make_decompressor(bytes_of(z), Compression::gzip, "whole.gz", 0, /*release_behind=*/false);
   ASSERT_TRUE(whole.ok());
   const Drained w = drain(**whole);
   EXPECT_FALSE(w.error.has_value());
@@ -98,7 +106,7 @@ TEST(Decompress, ZstdFramesBackToBackAndSkippableFramesRead) {
   const std::string data = sample();
   std::string skippable("\x50\x2a\x4d\x18\x05\0\0\0hello", 13);
   const std::string z = skippable + zstd(data.substr(0, 300000)) + skippable + zstd(data.substr(300000));
-  auto reader = make_decompressor(bytes_of(z), Compression::zstd, "frames.zst", 0);
+  auto reader = make_decompressor(bytes_of(z), Compression::zstd, "frames.zst", 0, /*release_behind=*/false);
   ASSERT_TRUE(reader.ok());
   const Drained d = drain(**reader);
   ASSERT_FALSE(d.error.has_value()) << d.error->message();
@@ -112,7 +120,7 @@ TEST(Decompress, ACutZstdFrameIsAnErrorNotAShorterStream) {
   const std::string z = zstd(data);
   for (std::size_t keep : {z.size() / 10, z.size() / 2, z.size() - 1}) {
     SCOPED_TRACE(keep);
-    auto reader = make_decompressor(bytes_of(z).first(keep), Compression::zstd, "cut.zst", 1000);
+    auto reader = make_decompressor(bytes_of(z).first(keep), Compression::zstd, "cut.zst", 1000, /*release_behind=*/false);
     ASSERT_TRUE(reader.ok());
     const Drained d = drain(**reader);
     ASSERT_TRUE(d.error.has_value()) << d.bytes.size() << " bytes and a clean end";
@@ -127,7 +135,7 @@ TEST(Decompress, ACutZstdFrameIsAnErrorNotAShorterStream) {
   // Damage inside a frame is an error too (the checksum, if not before).
   std::string damaged = z;
   for (std::size_t i = damaged.size() / 2; i < damaged.size() / 2 + 64; ++i) damaged[i] = static_cast<char>(~damaged[i]);
-  auto bad = make_decompressor(bytes_of(damaged), Compression::zstd, "bad.zst", 0);
+  auto bad = make_decompressor(bytes_of(damaged), Compression::zstd, "bad.zst", 0, /*release_behind=*/false);
   ASSERT_TRUE(bad.ok());
   const Drained b = drain(**bad);
   ASSERT_TRUE(b.error.has_value());
@@ -135,11 +143,43 @@ TEST(Decompress, ACutZstdFrameIsAnErrorNotAShorterStream) {
   EXPECT_LE(b.error->offset, damaged.size());
 }
 
+TEST(Decompress, TheCompressedInputBehindTheReaderLeavesTheResidentSet) {
+  // 64 MiB of zstd frames that do not compress, mapped: what the reader has
+  // passed must not stay resident (a multi-GB save would be by its end).
+  std::string data(64u << 20, '\0');
+  std::uint64_t x = 88172645463325252ull;
+  for (std::size_t i = 0; i + 8 <= data.size(); i += 8) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    std::memcpy(data.data() + i, &x, 8);
+  }
+  const std::string z = zstd(data);
+  const fs::path path = fs::temp_directory_path() / ("migscope-decompress-" + std::to_string(::getpid()) + ".zst");
+  std::ofstream(path, std::ios::binary).write(z.data(), static_cast<std::streamsize>(z.size()));
+  auto in = InputFile::open(path.string());
+  fs::remove(path);
+  ASSERT_TRUE(in.ok()) << in.error().message();
+  auto reader = make_decompressor(in->bytes(), Compression::zstd, "big.zst", 0);
+  ASSERT_TRUE(reader.ok());
+  std::vector<std::byte> buf(1u << 20);
+  std::uint64_t total = 0, max_resident = 0;
+  for (;;) {
+    auto n = (*reader)->read(buf);
+    ASSERT_TRUE(n.ok()) << n.error().message();
+    if (*n == 0) break;
+    ASSERT_EQ(std::memcmp(buf.data(), data.data() + total, *n), 0);
+    total += *n;
+    max_resident = std::max(max_resident, test::mapping_resident_bytes(in->bytes().data()));
+  }
+  EXPECT_EQ(total, data.size());
+  ASSERT_NE(max_resident, UINT64_MAX);
+  EXPECT_LT(max_resident, std::uint64_t{24} << 20) << "of a 64 MiB input";
+}
+
 TEST(Decompress, EndAtDamageEndsWhereTheDataIsCut) {
   const std::string data = sample();
   const std::string z = gzip(data);
   const std::string cut = z.substr(0, z.size() / 2);
-  auto reader = make_decompressor(bytes_of(cut), Compression::gzip, "part.save", 92);
+  auto reader = make_decompressor(bytes_of(cut), Compression::gzip, "part.save", 92, /*release_behind=*/false);
   ASSERT_TRUE(reader.ok());
   auto ending = end_at_damage(std::move(reader).value());
   EXPECT_EQ(ending->name(), "part.save");

@@ -68,7 +68,7 @@ class LzopTest : public ::testing::Test {
 
 // Everything a reader gives, read `chunk` bytes at a time, or its error.
 Result<std::string> read_all(Bytes file, std::size_t chunk, std::uint64_t file_offset = 0) {
-  MIGSCOPE_ASSIGN(auto reader, make_decompressor(file, Compression::lzop, "test.lzo", file_offset));
+  MIGSCOPE_ASSIGN(auto reader, make_decompressor(file, Compression::lzop, "test.lzo", file_offset, /*release_behind=*/false));
   std::string out;
   std::vector<std::byte> buf(chunk);
   for (;;) {
@@ -557,6 +557,31 @@ TEST_F(LzopTest, LibvirtLzopSavesGiveTheGroundTruthStream) {
     EXPECT_GE(damaged.error().offset, where->payload_offset + 38);
     EXPECT_LT(damaged.error().offset, bad.size());
   }
+}
+
+TEST_F(LzopTest, TheInputBehindTheReaderLeavesTheResidentSet) {
+  // 64 MiB that lzop stores as is: the mapped input is touched in order, and
+  // what the reader has passed must not stay resident (a multi-GB save would
+  // otherwise be all in memory by its end).
+  const std::string data = random_bytes(64u << 20, 7);
+  const std::string path = write("big.lzo", lzop(data, "-1"));
+  auto in = InputFile::open(path);
+  ASSERT_TRUE(in.ok()) << in.error().message();
+  auto reader = make_lzop_reader(in->bytes(), "big.lzo", 0);
+  ASSERT_TRUE(reader.ok()) << reader.error().message();
+  std::vector<std::byte> buf(1u << 20);
+  std::uint64_t total = 0, max_resident = 0;
+  for (;;) {
+    auto n = (*reader)->read(buf);
+    ASSERT_TRUE(n.ok()) << n.error().message();
+    if (*n == 0) break;
+    ASSERT_EQ(std::memcmp(buf.data(), data.data() + total, *n), 0);
+    total += *n;
+    max_resident = std::max(max_resident, test::mapping_resident_bytes(in->bytes().data()));
+  }
+  EXPECT_EQ(total, data.size());
+  ASSERT_NE(max_resident, UINT64_MAX);
+  EXPECT_LT(max_resident, std::uint64_t{24} << 20) << "of a 64 MiB input";
 }
 
 }  // namespace

@@ -5,8 +5,12 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -17,6 +21,7 @@
 #include "input/qcow2.h"
 #include "migscope/input.h"
 #include "stream_builder.h"
+#include "test_paths.h"
 
 namespace migscope {
 namespace {
@@ -140,7 +145,7 @@ std::string pattern(std::size_t n) {
 Result<std::string> read_all(const std::string& img, const Qcow2Snapshot& sn, std::size_t chunk) {
   auto image = read_qcow2(bytes_of(img));
   if (!image.ok()) return std::move(image).error();
-  auto reader = open_vmstate(bytes_of(img), *image, sn, "test.qcow2");
+  auto reader = open_vmstate(bytes_of(img), *image, sn, "test.qcow2", /*release_behind=*/false);
   std::string out;
   std::vector<std::byte> buf(chunk);
   for (;;) {
@@ -153,7 +158,7 @@ Result<std::string> read_all(const std::string& img, const Qcow2Snapshot& sn, st
 TEST(Qcow2, EveryClusterKindReadsAsItsBytes) {
   for (int variant = 0; variant < 4; ++variant) {
     const bool extended = variant & 1;
-    const std::uint8_t compression = variant >> 1;
+    const auto compression = static_cast<std::uint8_t>(variant >> 1);
     SCOPED_TRACE(std::string(extended ? "extended L2" : "standard L2") + (compression ? ", zstd" : ", deflate"));
     Qcow2Builder b;
     b.extended = extended;
@@ -238,6 +243,38 @@ TEST(Qcow2, AChoiceErrorListsAFewSnapshotsOnly) {
   auto chosen = choose_snapshot(*image, "1");
   ASSERT_TRUE(chosen.ok());
   EXPECT_EQ((*chosen)->id, "1");
+}
+
+TEST(Qcow2, TheImageBehindTheVmStateReaderLeavesTheResidentSet) {
+  // A 64 MiB VM state in 64 KiB clusters, mapped: the clusters and tables
+  // read must not stay resident (a multi-GB snapshot would be by its end).
+  Qcow2Builder b;
+  b.cluster_bits = 16;
+  std::string state(64u << 20, '\0');
+  for (std::size_t i = 0; i < state.size(); i += 512) state[i] = static_cast<char>(1 + i / 65536 % 250);
+  b.snaps.push_back({"1", "big", state, {Kind::normal}});
+  const std::string img = b.build();
+  const std::string path = (std::filesystem::temp_directory_path() / ("migscope-qcow2-" + std::to_string(::getpid()))).string();
+  std::ofstream(path, std::ios::binary).write(img.data(), static_cast<std::streamsize>(img.size()));
+  auto in = InputFile::open(path);
+  std::filesystem::remove(path);
+  ASSERT_TRUE(in.ok()) << in.error().message();
+  auto image = read_qcow2(in->bytes());
+  ASSERT_TRUE(image.ok()) << image.error().message();
+  auto reader = open_vmstate(in->bytes(), *image, image->snapshots[0], "big.qcow2");
+  std::vector<std::byte> buf(1u << 20);
+  std::uint64_t total = 0, max_resident = 0;
+  for (;;) {
+    auto n = reader->read(buf);
+    ASSERT_TRUE(n.ok()) << n.error().message();
+    if (*n == 0) break;
+    ASSERT_EQ(std::memcmp(buf.data(), state.data() + total, *n), 0);
+    total += *n;
+    max_resident = std::max(max_resident, test::mapping_resident_bytes(in->bytes().data()));
+  }
+  EXPECT_EQ(total, state.size());
+  ASSERT_NE(max_resident, UINT64_MAX);
+  EXPECT_LT(max_resident, std::uint64_t{24} << 20) << "of a 64 MiB VM state";
 }
 
 // A zstd cluster as QEMU's qcow2_zstd_decompress reads it: one or more

@@ -54,9 +54,10 @@ std::string size_text(std::uint64_t kib) {
 void print_container_text(const Dump& s) {
   const LibvirtHeader* h = s.libvirt();
   if (!h) return;
-  std::printf("libvirt:       save image v%u (%s-endian), format %s, data_len %u, %s\n", h->version,
+  std::printf("libvirt:       save image v%u (%s-endian), format %s, data_len %u, %s%s\n", h->version,
               h->big_endian ? "big" : "little", libvirt_format_name(h->format).c_str(), h->data_len,
-              h->was_running ? "was running" : "was paused");
+              h->was_running ? "was running" : "was paused",
+              h->complete ? "" : ", INCOMPLETE (magic 'LibvirtQemudPart': the save never finished)");
   auto d = summarize_domain_xml(h->xml);
   if (!d.ok()) {
     std::printf("domain:        (the domain XML does not parse: %s)\n", d.error().message().c_str());

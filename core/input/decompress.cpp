@@ -31,8 +31,8 @@ class MappedSource {
  public:
   using char_type = char;
   using category = io::source_tag;
-  MappedSource(Bytes mapping, std::uint64_t begin, std::uint64_t file_offset, ZstdFrameTracker* frames)
-      : mapping_(mapping), pos_(begin), released_(begin), file_offset_(file_offset), frames_(frames) {}
+  MappedSource(Bytes mapping, std::uint64_t begin, std::uint64_t file_offset, ZstdFrameTracker* frames, bool release)
+      : mapping_(mapping), pos_(begin), released_(begin), file_offset_(file_offset), frames_(frames), release_(release) {}
   std::streamsize read(char* out, std::streamsize n) {
     if (pos_ >= mapping_.size()) return -1;
     // At most kPiece at a time: a filter sees the end of its input only at
@@ -40,14 +40,14 @@ class MappedSource {
     const std::size_t take = static_cast<std::size_t>(
         std::min<std::uint64_t>({static_cast<std::uint64_t>(n), mapping_.size() - pos_, kPiece}));
     // Map the input ahead in one call per 8 MiB, not a fault per 4 KiB.
-    if (pos_ + take > populated_) {
+    if (release_ && pos_ + take > populated_) {
       populated_ = std::min<std::uint64_t>(mapping_.size(), std::max(pos_, populated_) + kPopulate);
       populate_mapped_range(mapping_, pos_, populated_);
     }
     std::memcpy(out, mapping_.data() + pos_, take);
     if (frames_) frames_->feed(mapping_.data() + pos_, take, file_offset_ + pos_);
     pos_ += take;
-    if (pos_ - released_ >= kReleaseStep) {
+    if (release_ && pos_ - released_ >= kReleaseStep) {
       release_mapped_range(mapping_, released_, pos_);
       released_ = pos_;
     }
@@ -64,6 +64,7 @@ class MappedSource {
   Bytes mapping_;
   std::uint64_t pos_, released_, file_offset_;
   ZstdFrameTracker* frames_;
+  bool release_;  // a read-only file mapping: what was read may leave the resident set
 };
 
 // Boost's filters report damage by exceptions; they become an Error here, the
@@ -74,9 +75,9 @@ template <typename Filter>
 class DecompressingReader final : public SequentialReader {
  public:
   DecompressingReader(Bytes mapping, std::uint64_t begin, Compression kind, std::string name, std::uint64_t file_offset,
-                      Filter filter)
+                      Filter filter, bool release_behind)
       : kind_(kind), name_(std::move(name)), file_offset_(file_offset), filter_(std::move(filter)),
-        source_(mapping, begin, file_offset, kind == Compression::zstd ? &frames_ : nullptr) {}
+        source_(mapping, begin, file_offset, kind == Compression::zstd ? &frames_ : nullptr, release_behind) {}
 
   // What was decoded before damage is returned first, the damage on the next
   // call: a cut file yields all it holds.
@@ -183,8 +184,9 @@ class DecompressingReader final : public SequentialReader {
 
 template <typename Filter>
 std::unique_ptr<SequentialReader> reader_of(Bytes compressed, Compression kind, std::string name, std::uint64_t file_offset,
-                                            Filter filter) {
-  return std::make_unique<DecompressingReader<Filter>>(compressed, 0, kind, std::move(name), file_offset, std::move(filter));
+                                            Filter filter, bool release_behind) {
+  return std::make_unique<DecompressingReader<Filter>>(compressed, 0, kind, std::move(name), file_offset, std::move(filter),
+                                                       release_behind);
 }
 
 // An incomplete save's payload: its first error ends its bytes.
@@ -220,7 +222,7 @@ Status name_if_incomplete(const StreamLocation& location, Status status) {
 }
 
 Result<std::unique_ptr<SequentialReader>> make_decompressor(Bytes compressed, Compression kind, std::string name,
-                                                            std::uint64_t file_offset) {
+                                                            std::uint64_t file_offset, bool release_behind) {
   switch (kind) {
     case Compression::gzip:
     case Compression::bzip2:
@@ -230,19 +232,19 @@ Result<std::unique_ptr<SequentialReader>> make_decompressor(Bytes compressed, Co
         switch (kind) {
           case Compression::gzip:
             return reader_of(compressed, kind, std::move(name), file_offset,
-                             io::gzip_decompressor(io::gzip::default_window_bits, kBuffer));
+                             io::gzip_decompressor(io::gzip::default_window_bits, kBuffer), release_behind);
           case Compression::bzip2:
-            return reader_of(compressed, kind, std::move(name), file_offset, io::bzip2_decompressor(false, kBuffer));
+            return reader_of(compressed, kind, std::move(name), file_offset, io::bzip2_decompressor(false, kBuffer), release_behind);
           case Compression::xz:
-            return reader_of(compressed, kind, std::move(name), file_offset, io::lzma_decompressor(kBuffer));
+            return reader_of(compressed, kind, std::move(name), file_offset, io::lzma_decompressor(kBuffer), release_behind);
           default:
-            return reader_of(compressed, kind, std::move(name), file_offset, io::zstd_decompressor(kBuffer));
+            return reader_of(compressed, kind, std::move(name), file_offset, io::zstd_decompressor(kBuffer), release_behind);
         }
       } catch (const std::exception& e) {
         return make_error(ErrorCode::io, file_offset, std::string("cannot start the decompressor: ") + e.what());
       }
     case Compression::lzop:
-      return make_lzop_reader(compressed, std::move(name), file_offset);
+      return make_lzop_reader(compressed, std::move(name), file_offset, release_behind);
     case Compression::none:
       break;
   }

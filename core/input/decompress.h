@@ -16,8 +16,12 @@ namespace migscope {
 /// it). `name` names the input in messages; `file_offset` is where
 /// `compressed` starts in its file. An lzop header is checked at once (its
 /// errors come from here); damage elsewhere comes from read().
+/// `release_behind`: `compressed` is part of a read-only file mapping, whose
+/// pages behind the reader leave the resident set as it goes (they stay in
+/// the page cache). Pass false for memory you own: released, it would read
+/// back as zeros.
 Result<std::unique_ptr<SequentialReader>> make_decompressor(Bytes compressed, Compression kind, std::string name,
-                                                            std::uint64_t file_offset);
+                                                            std::uint64_t file_offset, bool release_behind = true);
 
 /// For data known to be cut short (the payload of an incomplete libvirt
 /// save): `reader`, whose first error ends its bytes instead. What it read

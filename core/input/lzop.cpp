@@ -1,5 +1,7 @@
 #include "input/lzop.h"
 
+#include "input/input.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -171,8 +173,8 @@ Result<LzopHeader> parse_header(Cursor& c) {
 // them is handed out, so a reader never returns unchecked data.
 class LzopReader final : public SequentialReader {
  public:
-  LzopReader(Bytes file, std::string name, std::uint64_t file_offset, LzopHeader header)
-      : cursor_(file, file_offset), name_(std::move(name)), header_(header) {
+  LzopReader(Bytes file, std::string name, std::uint64_t file_offset, LzopHeader header, bool release_behind)
+      : cursor_(file, file_offset), file_(file), name_(std::move(name)), header_(header), release_behind_(release_behind) {
     cursor_.skip(static_cast<std::size_t>(header.size));
   }
 
@@ -190,6 +192,7 @@ class LzopReader final : public SequentialReader {
       if (done_) break;
       // Where the caller has room for a whole block, it is decompressed
       // straight into the caller's buffer (no copy).
+      release_behind();  // (pending_ is empty here)
       auto block = next_block(out.subspan(n));
       if (!block.ok()) {
         error_ = std::move(block).error();
@@ -208,6 +211,17 @@ class LzopReader final : public SequentialReader {
     bool in_place = false;  // decompressed into the caller's buffer (else in pending_)
     std::size_t size = 0;
   };
+
+  // Before the next block (every byte of the ones before handed out), the
+  // input behind leaves the resident set, in steps.
+  void release_behind() noexcept {
+    if (!release_behind_) return;
+    const auto at = static_cast<std::uint64_t>(cursor_.data() - file_.data());
+    if (at >= released_ + kReleaseStep) {
+      release_mapped_range(file_, released_, at);
+      released_ = at;
+    }
+  }
 
   std::string block_context() const {
     return "lzop block " + std::to_string(blocks_ + 1) + " (decompressed bytes from " + hex(produced_) + "): ";
@@ -348,9 +362,14 @@ class LzopReader final : public SequentialReader {
                           " bytes after the end of the lzop data are neither another lzop file nor zero padding");
   }
 
+  static constexpr std::uint64_t kReleaseStep = 16u << 20;
+
   Cursor cursor_;
+  Bytes file_;
   std::string name_;
   LzopHeader header_;  // of the member being read
+  bool release_behind_;
+  std::uint64_t released_ = 0;  // offset in file_ before which the input left the resident set
   std::unique_ptr<std::byte[]> buffer_;  // the block buffer, reused
   std::size_t buffer_size_ = 0;
   Bytes pending_;  // verified bytes not handed out yet (in buffer_ or the input)
@@ -366,14 +385,15 @@ Result<LzopHeader> parse_lzop_header(Bytes file, std::uint64_t file_offset) {
   return parse_header(c);
 }
 
-Result<std::unique_ptr<SequentialReader>> make_lzop_reader(Bytes file, std::string name, std::uint64_t file_offset) {
+Result<std::unique_ptr<SequentialReader>> make_lzop_reader(Bytes file, std::string name, std::uint64_t file_offset,
+                                                           bool release_behind) {
   // lzo_init checks that the library was built with the ABI this code sees.
   static const int init = ::lzo_init();
   if (init != LZO_E_OK)
     return make_error(ErrorCode::io, Error::no_offset, "the LZO library failed its start-up check (lzo_init " +
                                                            std::to_string(init) + ")");
   MIGSCOPE_ASSIGN(LzopHeader header, parse_lzop_header(file, file_offset));
-  return std::unique_ptr<SequentialReader>(std::make_unique<LzopReader>(file, std::move(name), file_offset, header));
+  return std::unique_ptr<SequentialReader>(std::make_unique<LzopReader>(file, std::move(name), file_offset, header, release_behind));
 }
 
 }  // namespace migscope

@@ -62,6 +62,11 @@ Result<LzopHeader> parse_lzop_header(Bytes file, std::uint64_t file_offset);
 /// them), zero padding after the last one ignored. Every checksum present is
 /// verified before a block's bytes are handed out; errors name the file
 /// offset of what is wrong and stay (a failed reader keeps failing).
-Result<std::unique_ptr<SequentialReader>> make_lzop_reader(Bytes file, std::string name, std::uint64_t file_offset);
+/// `release_behind`: `file` is a read-only file mapping, whose pages behind
+/// the reader leave the resident set as it goes (release_mapped_range; they
+/// stay in the page cache). Pass false for memory you own: released, it would
+/// read back as zeros.
+Result<std::unique_ptr<SequentialReader>> make_lzop_reader(Bytes file, std::string name, std::uint64_t file_offset,
+                                                           bool release_behind = true);
 
 }  // namespace migscope

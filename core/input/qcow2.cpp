@@ -150,9 +150,9 @@ namespace {
 
 class VmstateReader final : public SequentialReader {
  public:
-  VmstateReader(Bytes file, const Qcow2Image& img, const Qcow2Snapshot& sn, std::string name)
+  VmstateReader(Bytes file, const Qcow2Image& img, const Qcow2Snapshot& sn, std::string name, bool release_behind)
       : file_(file), name_(std::move(name)), cluster_bits_(img.cluster_bits), cluster_(std::uint64_t{1} << img.cluster_bits),
-        extended_(img.extended_l2), compression_type_(img.compression_type), sn_(sn) {
+        extended_(img.extended_l2), compression_type_(img.compression_type), sn_(sn), release_(release_behind) {
     l2_bits_ = cluster_bits_ - (extended_ ? 4 : 3);
     const unsigned shift = cluster_bits_ + l2_bits_;
     // size_to_l1(): the first L1 entry past the disk holds the VM state.
@@ -172,6 +172,7 @@ class VmstateReader final : public SequentialReader {
       n += take;
       pos_ += take;
     }
+    release_touched();
     return n;
   }
   std::string name() const override { return name_; }
@@ -230,6 +231,23 @@ class VmstateReader final : public SequentialReader {
     return host;
   }
 
+  // The clusters and tables read since the last release leave the resident
+  // set every kReleaseStep bytes of VM state: they lie anywhere in the image
+  // (the VM state is written in order, but its clusters are where the
+  // allocator put them), so what was touched is tracked, not a position.
+  static constexpr std::uint64_t kReleaseStep = 16u << 20;
+  void touch(std::uint64_t at, std::uint64_t len) noexcept {
+    touched_lo_ = std::min(touched_lo_, at);
+    touched_hi_ = std::max(touched_hi_, at + len);
+  }
+  void release_touched() noexcept {
+    if (!release_ || pos_ < released_at_ + kReleaseStep || touched_hi_ <= touched_lo_) return;
+    release_mapped_range(file_, touched_lo_, touched_hi_);
+    released_at_ = pos_;
+    touched_lo_ = UINT64_MAX;
+    touched_hi_ = 0;
+  }
+
   // The bytes [in_cluster, in_cluster + len) of the guest cluster at `guest`.
   Status copy(std::uint64_t guest, std::uint64_t in_cluster, std::byte* out, std::size_t len) {
     const std::uint64_t l1_index = guest >> (cluster_bits_ + l2_bits_);
@@ -238,6 +256,7 @@ class VmstateReader final : public SequentialReader {
     if (sn_.l1_table_offset > file_.size() || l1_at > file_.size() - 8)
       return make_error(ErrorCode::corrupt, sn_.entry_offset, "qcow2: the snapshot's L1 table at " + hex(sn_.l1_table_offset) + " lies beyond the end of the input");
     const std::uint64_t l2_table = load_be64(file_.data() + l1_at) & kOffsetMask;
+    touch(l1_at, 8);
     if (l2_table == 0) return zeros(out, len);
     const std::uint64_t entry_size = extended_ ? 16 : 8;
     const std::uint64_t l2_index = (guest >> cluster_bits_) & ((std::uint64_t{1} << l2_bits_) - 1);
@@ -245,6 +264,7 @@ class VmstateReader final : public SequentialReader {
     if (l2_table > file_.size() || l2_at > file_.size() - entry_size)
       return make_error(ErrorCode::corrupt, l1_at, "qcow2: L1 entry points at an L2 table " + hex(l2_table) + " beyond the end of the input");
     const std::uint64_t entry = load_be64(file_.data() + l2_at);
+    touch(l2_at, entry_size);
     if (entry & kCompressed) return compressed(entry, l2_at, in_cluster, out, len);
     const std::uint64_t host = entry & kOffsetMask;
     if (extended_) {
@@ -275,21 +295,8 @@ class VmstateReader final : public SequentialReader {
     if (host > file_.size() || in_cluster + len > file_.size() - host)
       return make_error(ErrorCode::truncated, l2_at, "qcow2: L2 entry points at a cluster " + hex(host) + " beyond the end of the input");
     std::memcpy(out, file_.data() + host + in_cluster, len);
-    release_behind(host + in_cluster, len);
+    touch(host + in_cluster, len);
     return {};
-  }
-
-  // The image is mapped: what has been copied leaves the resident set (else
-  // a 3 GB VM state stays mapped in). savevm writes its clusters in order, so
-  // the host ranges copied are nearly contiguous; a range that also holds an
-  // L2 table only costs that table a fault again.
-  void release_behind(std::uint64_t at, std::uint64_t len) {
-    lo_ = std::min(lo_, at);
-    hi_ = std::max(hi_, at + len);
-    copied_ += len;
-    if (copied_ < kReleaseStep) return;
-    if (hi_ - lo_ <= 4 * copied_) release_mapped_range(file_, lo_, hi_);
-    lo_ = UINT64_MAX, hi_ = 0, copied_ = 0;
   }
 
   Status compressed(std::uint64_t entry, std::uint64_t l2_at, std::uint64_t in_cluster, std::byte* out, std::size_t len) {
@@ -305,6 +312,7 @@ class VmstateReader final : public SequentialReader {
       cluster_buf_.resize(static_cast<std::size_t>(cluster_));
       cached_host_ = UINT64_MAX;  // the buffer is overwritten, whatever the outcome
       const std::byte* src = file_.data() + host;
+      touch(host, avail);
       if (compression_type_ == 1) MIGSCOPE_TRY(unzstd(src, static_cast<std::size_t>(avail), host, l2_at));
       else MIGSCOPE_TRY(inflate_cluster(src, static_cast<std::size_t>(avail), host, l2_at));
       cached_host_ = host;
@@ -366,21 +374,22 @@ class VmstateReader final : public SequentialReader {
   std::uint64_t pos_ = 0;
   std::vector<std::byte> cluster_buf_;
   std::uint64_t cached_host_ = UINT64_MAX;
-  static constexpr std::uint64_t kReleaseStep = 8u << 20;
-  std::uint64_t lo_ = UINT64_MAX, hi_ = 0, copied_ = 0;  // host range copied since the last release
   std::unique_ptr<ZSTD_DCtx, FreeDctx> dctx_;
+  bool release_;
+  std::uint64_t released_at_ = 0;  // pos_ at the last release
+  std::uint64_t touched_lo_ = UINT64_MAX, touched_hi_ = 0;
 };
 
 }  // namespace
 
 std::unique_ptr<SequentialReader> open_vmstate(Bytes file, const Qcow2Image& image, const Qcow2Snapshot& snapshot,
-                                               std::string name) {
-  return std::make_unique<VmstateReader>(file, image, snapshot, std::move(name));
+                                               std::string name, bool release_behind) {
+  return std::make_unique<VmstateReader>(file, image, snapshot, std::move(name), release_behind);
 }
 
 std::optional<std::vector<VmstateExtent>> vmstate_extents(Bytes file, const Qcow2Image& image, const Qcow2Snapshot& snapshot,
                                                           std::size_t max_extents) {
-  return VmstateReader(file, image, snapshot, {}).extents(max_extents);
+  return VmstateReader(file, image, snapshot, {}, false).extents(max_extents);
 }
 
 }  // namespace migscope

@@ -19,8 +19,11 @@ bool starts_like_qcow2(Bytes head) noexcept;
 /// image, mapped) must outlive the reader; unallocated and zero clusters and
 /// subclusters read as zeros, compressed clusters (deflate or zstd, as the
 /// header says) are decompressed.
+/// `release_behind`: `file` is a read-only file mapping, whose pages read
+/// leave the resident set every 16 MiB of VM state (they stay in the page
+/// cache). Pass false for memory you own: released, it would read back as zeros.
 std::unique_ptr<SequentialReader> open_vmstate(Bytes file, const Qcow2Image& image, const Qcow2Snapshot& snapshot,
-                                               std::string name);
+                                               std::string name, bool release_behind = true);
 
 /// A piece of a VM state: `length` bytes at `offset` in it, which are the
 /// image's bytes at `host`, or zeros.

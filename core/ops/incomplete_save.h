@@ -28,8 +28,7 @@ inline std::optional<Error> refuse_incomplete_save(const Dump& dump, bool can_ke
 
 /// After reading what it holds: the same error, where its stream stopped
 /// (`damage`, the walk's error) or saying that the stream read to its end.
-inline Error incomplete_save_read(const Dump& dump, const Error* damage) {
-  (void)dump;
+inline Error incomplete_save_read(const Error* damage) {
   if (damage == nullptr)
     return make_error(ErrorCode::truncated, 0,
                       std::string(kIncompleteSaveText) + ", although its stream reads to its end");

@@ -18,7 +18,7 @@ InfoReport info(const Dump& dump, const InfoOptions& options) {
   else report.damage = std::move(summary).error();
   if (is_incomplete_save(dump)) {
     // What it holds is reported; the save is named incomplete all the same.
-    report.damage = incomplete_save_read(dump, report.damage ? &*report.damage : nullptr);
+    report.damage = incomplete_save_read(report.damage ? &*report.damage : nullptr);
     report.damage->remedy = Remedy::keep_going;
   }
   report.sections = std::move(collector.sections);

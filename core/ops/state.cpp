@@ -66,13 +66,13 @@ Result<WalkSummary> state(const Dump& dump, const StateOptions& options, const T
   sink.begin();
   auto summary = dump.walk(sink, walk);
   if (!summary.ok()) {
-    Error e = is_incomplete_save(dump) ? incomplete_save_read(dump, &summary.error()) : std::move(summary).error();
+    Error e = is_incomplete_save(dump) ? incomplete_save_read(&summary.error()) : std::move(summary).error();
     if (options.keep_going) write_error_record(w, e);
     buffer.flush();
     return e;
   }
   if (is_incomplete_save(dump)) {  // (only with keep_going: refused above otherwise)
-    const Error e = incomplete_save_read(dump, nullptr);
+    const Error e = incomplete_save_read(nullptr);
     write_error_record(w, e);
     MIGSCOPE_TRY(buffer.finish());
     return e;

@@ -4,6 +4,11 @@
 // its files into a directory, and returns values (migscope/records.h) or an
 // Error. All orchestration lives here: passes over the stream, which consumers
 // each pass feeds, thread counts. Nothing is printed.
+//
+// An incomplete libvirt save (LibvirtHeader::complete false: the save never
+// finished) is ErrorCode::truncated for every operation: info reports it as
+// its damage after reading what it holds, state reads it only with keep_going,
+// the others refuse it before reading.
 #pragma once
 
 #include <cstdint>
@@ -53,7 +58,7 @@ InfoReport info(const Dump& dump, const InfoOptions& options = {});
 
 struct StateOptions {
   bool memory = false;      ///< add every RAM page's final content (upstream -m)
-  bool keep_going = false;  ///< on damage, close the JSON with a "migscope error" record
+  bool keep_going = false;  ///< on damage (or an incomplete save), close the JSON with a "migscope error" record
   std::optional<std::uint64_t> page_size;
   unsigned helper_threads = 0;
 };

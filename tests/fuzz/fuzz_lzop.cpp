@@ -35,7 +35,7 @@ void read_as_lzop(const std::uint8_t* data, std::size_t size) {
   if (header.ok() && header->size > size) std::abort();
   if (!header.ok()) fuzz::check_error(header.error(), size, {ErrorCode::corrupt, ErrorCode::truncated, ErrorCode::unsupported});
 
-  auto reader = make_lzop_reader(file, "fuzz.lzo", 0);
+  auto reader = make_lzop_reader(file, "fuzz.lzo", 0, /*release_behind=*/false);
   if (!reader.ok()) {
     fuzz::check_error(reader.error(), size, {ErrorCode::corrupt, ErrorCode::truncated, ErrorCode::unsupported});
     if (header.ok()) fuzz::fail("the header parses, but the reader refuses it", reader.error());
@@ -131,7 +131,7 @@ void round_trip(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return;
   const std::size_t n = std::min<std::size_t>(size - 1, 600 * 1024);
   const std::vector<unsigned char> file = write_lzop(data + 1, n, data[0]);
-  auto reader = make_lzop_reader(Bytes{reinterpret_cast<const std::byte*>(file.data()), file.size()}, "rt.lzo", 0);
+  auto reader = make_lzop_reader(Bytes{reinterpret_cast<const std::byte*>(file.data()), file.size()}, "rt.lzo", 0, /*release_behind=*/false);
   if (!reader.ok()) fuzz::fail("round trip: header refused", reader.error());
   std::vector<std::byte> out(n + 1), buf(1 + data[0] * 997u);
   std::size_t got = 0;

@@ -148,8 +148,9 @@ void read_qcow2_image(const std::uint8_t* data, std::size_t size) {
     }
     if (!sn.name.empty() && !check_choice(sn.name).ok()) die("a snapshot is not found by its name");
     // Two readers, two chunkings: the same bytes, the same end.
-    auto a = open_vmstate(file, *image, sn, "a");
-    auto b = open_vmstate(file, *image, sn, "b");
+    // (The input is libFuzzer's memory, not a file mapping: nothing is released.)
+    auto a = open_vmstate(file, *image, sn, "a", /*release_behind=*/false);
+    auto b = open_vmstate(file, *image, sn, "b", /*release_behind=*/false);
     const Drained da = drain(*a, kMaxVmstate, 1u << 17, pick, size);
     const Drained db = drain(*b, kMaxVmstate, 4099, static_cast<std::uint8_t>(pick ^ 0x5a), size);
     const std::size_t common = std::min(da.bytes.size(), db.bytes.size());
@@ -168,7 +169,7 @@ void read_qcow2_image(const std::uint8_t* data, std::size_t size) {
 
 void decompress(Bytes payload, Compression kind, std::uint64_t offset, std::uint64_t size, std::uint8_t pick,
                 std::uint64_t limit) {
-  auto reader = make_decompressor(payload, kind, "fuzz", offset);
+  auto reader = make_decompressor(payload, kind, "fuzz", offset, /*release_behind=*/false);
   if (!reader.ok()) {
     fuzz::check_error(reader.error(), size, kReadErrors);
     return;
