@@ -113,6 +113,9 @@ class DecompressingReader final : public SequentialReader {
         }
         n += static_cast<std::size_t>(got);
         partial_ = n;
+        // A filter that neither produces nor ends, input left: never spin on it.
+        if (got == 0 && ++idle_ > kMaxIdle) return damaged("the decompressor stopped making progress");
+        if (got > 0) idle_ = 0;
         if (got == 0 && source_.exhausted()) {
           // Input gone, yet the filter has not seen its end: cut short.
           produced_ += n;
@@ -175,6 +178,8 @@ class DecompressingReader final : public SequentialReader {
   std::uint64_t file_offset_;
   std::uint64_t produced_ = 0;
   bool ended_ = false;
+  static constexpr unsigned kMaxIdle = 64;
+  unsigned idle_ = 0;                 // reads in a row that gave nothing
   std::size_t partial_ = 0;           // decoded by the call that failed
   std::optional<Error> pending_;      // the damage, for the call after the bytes before it
   ZstdFrameTracker frames_;
