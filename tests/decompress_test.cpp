@@ -18,6 +18,7 @@
 
 #include "input/decompress.h"
 #include "migscope/input.h"
+#include "reader_drain.h"
 #include "test_paths.h"
 
 namespace migscope {
@@ -160,19 +161,11 @@ TEST(Decompress, TheCompressedInputBehindTheReaderLeavesTheResidentSet) {
   ASSERT_TRUE(in.ok()) << in.error().message();
   auto reader = make_decompressor(in->bytes(), Compression::zstd, "big.zst", 0);
   ASSERT_TRUE(reader.ok());
-  std::vector<std::byte> buf(1u << 20);
-  std::uint64_t total = 0, max_resident = 0;
-  for (;;) {
-    auto n = (*reader)->read(buf);
-    ASSERT_TRUE(n.ok()) << n.error().message();
-    if (*n == 0) break;
-    ASSERT_EQ(std::memcmp(buf.data(), data.data() + total, *n), 0);
-    total += *n;
-    max_resident = std::max(max_resident, test::mapping_resident_bytes(in->bytes().data()));
-  }
-  EXPECT_EQ(total, data.size());
-  ASSERT_NE(max_resident, UINT64_MAX);
-  EXPECT_LT(max_resident, std::uint64_t{24} << 20) << "of a 64 MiB input";
+  const test::Drained d = test::drain_checked(**reader, data, in->bytes().data());
+  ASSERT_FALSE(d.error.has_value()) << d.error->message();
+  EXPECT_EQ(d.total, data.size());
+  ASSERT_NE(d.max_resident, UINT64_MAX);
+  EXPECT_LT(d.max_resident, std::uint64_t{24} << 20) << "of a 64 MiB input";
 }
 
 TEST(Decompress, EndAtDamageEndsWhereTheDataIsCut) {
