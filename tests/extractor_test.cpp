@@ -191,7 +191,8 @@ Extraction extract(const std::vector<std::byte>& bytes, const std::string& dir, 
     return x;
   }
   PageIndex index{Bytes(bytes)};
-  StreamingExtractor extractor(bytes, index, *out, threaded, /*release_behind=*/false);
+  DirPageTarget files(*out);
+  StreamingExtractor extractor(bytes, index, files, threaded, /*release_behind=*/false);
   StreamFanout fanout({&index, &extractor});
   auto loc = locate_stream(bytes);
   if (!loc.ok()) {

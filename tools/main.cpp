@@ -25,6 +25,7 @@ constexpr Subcommand kSubcommands[] = {
     {"hash", migscope::tools::cmd_hash, "XXH3 of the final content of every RAM page, JSON Lines"},
     {"extract", migscope::tools::cmd_extract, "RAM blocks to sparse files, plus desc.json and state.json"},
     {"check", migscope::tools::cmd_check, "vmstate static checker: compare two -dump-vmstate files or streams"},
+    {"vmcore", migscope::tools::cmd_vmcore, "guest-physical memory as an ELF core (crash, gdb) or a flat image"},
     {"cat", migscope::tools::cmd_cat, "the bare QEMU stream inside any input (libvirt save, compressed, qcow2 snapshot)"},
     {"snapshots", migscope::tools::cmd_snapshots, "the internal snapshots of a qcow2 image (--snapshot picks one elsewhere)"},
 };

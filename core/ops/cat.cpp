@@ -60,21 +60,6 @@ Status write_sparse(int fd, std::uint64_t at, const std::byte* p, std::size_t n,
   return {};
 }
 
-// The output file, under a temporary name until committed.
-Result<std::pair<OutputDir, int>> open_output(const CatOptions& options) {
-  std::string dir = ".", leaf = options.output;
-  if (const auto slash = options.output.rfind('/'); slash != std::string::npos) {
-    dir = slash == 0 ? "/" : options.output.substr(0, slash);
-    leaf = options.output.substr(slash + 1);
-  }
-  if (leaf.empty() || leaf == "." || leaf == "..")
-    return make_error(ErrorCode::usage, Error::no_offset, "'" + options.output + "' names a directory, not a file");
-  MIGSCOPE_ASSIGN(OutputDir target, OutputDir::open(dir, options.force));
-  MIGSCOPE_TRY(target.reserve(leaf));
-  MIGSCOPE_ASSIGN(int fd, target.create(leaf, 0));
-  return std::pair<OutputDir, int>(std::move(target), fd);
-}
-
 }  // namespace
 
 // QEMU aligns each mapped-ram page region to 1 MiB of the file
@@ -99,8 +84,8 @@ Result<CatReport> cat_streamed(const Dump& dump, const CatOptions& options, cons
     MIGSCOPE_TRY(buffer.finish());
     return report;
   }
-  MIGSCOPE_ASSIGN(auto target, open_output(options));
-  const int fd = target.second;
+  MIGSCOPE_ASSIGN(auto target, open_output_file(options.output, options.force));
+  const int fd = target.fd;
   MIGSCOPE_TRY(s.stream_out([&](Bytes piece) -> Status {
     MIGSCOPE_TRY(write_sparse(fd, report.bytes, piece.data(), piece.size(), options.output));
     report.bytes += piece.size();
@@ -108,7 +93,7 @@ Result<CatReport> cat_streamed(const Dump& dump, const CatOptions& options, cons
   }));
   if (::ftruncate(fd, static_cast<off_t>(report.bytes)) != 0)  // a zero run at the end is a hole
     return make_error(ErrorCode::io, Error::no_offset, "cannot write " + options.output + ": " + std::strerror(errno));
-  MIGSCOPE_TRY(target.first.commit());
+  MIGSCOPE_TRY(target.dir.commit());
   return report;
 }
 
@@ -200,14 +185,14 @@ Result<CatReport> cat(const Dump& dump, const CatOptions& options, const TextOut
   }
 
   // A file: under a temporary name, zero runs left as holes, renamed when complete.
-  MIGSCOPE_ASSIGN(auto target, open_output(options));
-  const int fd = target.second;
+  MIGSCOPE_ASSIGN(auto target, open_output_file(options.output, options.force));
+  const int fd = target.fd;
   if (report.bytes > 0 && ::ftruncate(fd, static_cast<off_t>(report.bytes)) != 0)
     return make_error(ErrorCode::io, Error::no_offset, "cannot size " + options.output + ": " + std::strerror(errno));
   MIGSCOPE_TRY(write_all([&](std::uint64_t at, const std::byte* p, std::size_t n) -> Status {
     return write_sparse(fd, at, p, n, options.output);
   }));
-  MIGSCOPE_TRY(target.first.commit());
+  MIGSCOPE_TRY(target.dir.commit());
   return report;
 }
 

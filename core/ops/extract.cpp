@@ -56,7 +56,8 @@ Result<ExtractReport> extract(const Dump& dump, const ExtractOptions& options) {
   // (later versions overwrite earlier ones), on a worker with threads > 1.
   MIGSCOPE_ASSIGN(const Bytes walked, s.prepare(false));  // XBZRLE pages are resolved against earlier ones
   PageIndex index(walked);
-  StreamingExtractor extractor(walked, index, out, options.threads > 1, /*release_behind=*/true);
+  DirPageTarget files(out);
+  StreamingExtractor extractor(walked, index, files, options.threads > 1, /*release_behind=*/true);
   StreamFanout pass1({&index, &extractor});
   WalkOptions walk;
   walk.page_size = options.page_size;

@@ -9,17 +9,28 @@
 
 namespace migscope {
 
-namespace {
-
-Error write_error(const OutputDir& dir, const ExtractedBlock& b) {
-  return make_error(ErrorCode::io, Error::no_offset,
-                    "cannot write " + dir.path() + "/" + b.relative_path + ": " + std::strerror(errno));
+Result<BlockTarget> DirPageTarget::open_block(const RamBlock& block, ExtractedBlock& record) {
+  record.relative_path = safe_relative_path(record.name);
+  MIGSCOPE_TRY(dir_.reserve(record.relative_path));
+  MIGSCOPE_ASSIGN(int fd, dir_.create(record.relative_path, block.length));
+  BlockTarget t;
+  t.fd = fd;
+  t.name = dir_.path() + "/" + record.relative_path;
+  return t;
 }
 
-}  // namespace
+Error StreamingExtractor::write_error(std::uint32_t block) const {
+  return make_error(ErrorCode::io, Error::no_offset, "cannot write " + targets_[block].name + ": " + std::strerror(errno));
+}
 
-StreamingExtractor::StreamingExtractor(Bytes file, const PageIndex& index, OutputDir& dir, bool threaded, bool release_behind)
-    : file_(file), index_(index), dir_(dir), release_behind_(release_behind), releaser_(file), resolver_(file, index),
+const BlockTarget::Piece* StreamingExtractor::piece_at(std::uint32_t block, std::uint64_t offset) const noexcept {
+  for (const BlockTarget::Piece& p : targets_[block].pieces)
+    if (offset >= p.begin && offset < p.end) return &p;
+  return nullptr;
+}
+
+StreamingExtractor::StreamingExtractor(Bytes file, const PageIndex& index, PageTarget& target, bool threaded, bool release_behind)
+    : file_(file), index_(index), target_(target), release_behind_(release_behind), releaser_(file), resolver_(file, index),
       writer_([this](Batch& b) { return write_batch(b); }, threaded) {}
 
 StreamingExtractor::~StreamingExtractor() { (void)writer_.finish(); }
@@ -29,10 +40,8 @@ Status StreamingExtractor::on_ram_blocks(const SectionInfo&, std::span<const Ram
   for (std::size_t i = blocks_.size(); i < blocks.size(); ++i) {
     ExtractedBlock b;
     b.name = std::string(blocks[i].name);
-    b.relative_path = safe_relative_path(b.name);
     b.length = blocks[i].length;
-    MIGSCOPE_TRY(dir_.reserve(b.relative_path));
-    MIGSCOPE_ASSIGN(int fd, dir_.create(b.relative_path, b.length));
+    MIGSCOPE_ASSIGN(BlockTarget t, target_.open_block(blocks[i], b));
     LazyArray bits;
     const std::uint64_t pages = b.length / ps + (b.length % ps ? 1 : 0);
     if (!bits.allocate((pages + 63) / 64))
@@ -40,7 +49,7 @@ Status StreamingExtractor::on_ram_blocks(const SectionInfo&, std::span<const Ram
     // The writer reads these; it is idle while blocks are announced (START).
     MIGSCOPE_TRY(writer_.wait_idle());
     blocks_.push_back(std::move(b));
-    fds_.push_back(fd);
+    targets_.push_back(std::move(t));
     written_.push_back(std::move(bits));
   }
   return {};
@@ -109,14 +118,46 @@ Status StreamingExtractor::punch(std::uint32_t block, std::uint64_t page) {
   if (((written_[block].get(page / 64) >> (page % 64)) & 1) == 0) return {};
   const std::uint64_t ps = index_.page_size();
   const std::uint64_t offset = page * ps;
-  const auto n = static_cast<off_t>(std::min<std::uint64_t>(ps, blocks_[block].length - offset));
-  if (::fallocate(fds_[block], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset), n) != 0) {
-    // No hole punching here (some filesystems): write zeros instead.
-    if (zeros_.size() < ps) zeros_.assign(static_cast<std::size_t>(ps), std::byte{0});
-    if (::pwrite(fds_[block], zeros_.data(), static_cast<std::size_t>(n), static_cast<off_t>(offset)) != n)
-      return write_error(dir_, blocks_[block]);
+  const std::uint64_t n = std::min<std::uint64_t>(ps, blocks_[block].length - offset);
+  if (targets_[block].pieces.empty()) {
+    MIGSCOPE_TRY(punch_range(block, offset, n));
+  } else {
+    for (std::uint64_t at = offset; at < offset + n;) {
+      const BlockTarget::Piece* p = piece_at(block, at);
+      if (!p) break;
+      const std::uint64_t take = std::min(offset + n, p->end) - at;
+      if (!p->dropped) MIGSCOPE_TRY(punch_range(block, p->file_offset + (at - p->begin), take));
+      at += take;
+    }
   }
   *written_[block].ref(page / 64) &= ~(std::uint64_t{1} << (page % 64));
+  return {};
+}
+
+Status StreamingExtractor::punch_range(std::uint32_t block, std::uint64_t offset, std::uint64_t n) {
+  const int fd = targets_[block].fd;
+  if (::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset), static_cast<off_t>(n)) != 0) {
+    // No hole punching here (some filesystems): write zeros instead.
+    if (zeros_.size() < n) zeros_.assign(static_cast<std::size_t>(n), std::byte{0});
+    if (::pwrite(fd, zeros_.data(), static_cast<std::size_t>(n), static_cast<off_t>(offset)) != static_cast<ssize_t>(n))
+      return write_error(block);
+  }
+  return {};
+}
+
+Status StreamingExtractor::write_split_page(std::uint32_t block, std::uint64_t offset, const std::byte* data, std::uint64_t n) {
+  // A page across the boundary of two pieces (never for page-aligned layouts).
+  for (std::uint64_t at = offset; at < offset + n;) {
+    const BlockTarget::Piece* p = piece_at(block, at);
+    if (!p) return {};
+    const std::uint64_t take = std::min(offset + n, p->end) - at;
+    if (!p->dropped) {
+      const auto w = ::pwrite(targets_[block].fd, data + (at - offset), static_cast<std::size_t>(take),
+                              static_cast<off_t>(p->file_offset + (at - p->begin)));
+      if (w != static_cast<ssize_t>(take)) return write_error(block);
+    }
+    at += take;
+  }
   return {};
 }
 
@@ -134,18 +175,38 @@ Status StreamingExtractor::write_batch(Batch& b) {
       continue;
     }
     const std::uint64_t length = blocks_[first.block].length;
+    // With pieces, a run stays inside one piece.
+    std::uint64_t run_limit = length;
+    const BlockTarget::Piece* piece = nullptr;
+    if (!targets_[first.block].pieces.empty()) {
+      piece = piece_at(first.block, first.page * ps);
+      const std::uint64_t n = std::min<std::uint64_t>(ps, length - first.page * ps);
+      if (!piece || first.page * ps + n > piece->end) {
+        const std::byte* data = first.decoded == Write::kInput ? first.content : b.decoded.data() + first.decoded;
+        MIGSCOPE_TRY(write_split_page(first.block, first.page * ps, data, n));
+        std::uint64_t* bits = written_[first.block].ref(first.page / 64);
+        if (!bits) return make_error(ErrorCode::unsupported, Error::no_offset, "out of memory while extracting");
+        *bits |= std::uint64_t{1} << (first.page % 64);
+        blocks_[first.block].pages_written += 1;
+        ++i;
+        continue;
+      }
+      run_limit = piece->end;
+    }
     std::size_t run = 0;
     std::uint64_t bytes = 0;
     while (i + run < b.writes.size() && run < kMaxRun) {
       const Write& w = b.writes[i + run];
       if (w.decoded == Write::kHole || w.block != first.block || w.page != first.page + run) break;
+      if (w.page * ps + std::min<std::uint64_t>(ps, length - w.page * ps) > run_limit) break;
       const std::uint64_t n = std::min<std::uint64_t>(ps, length - w.page * ps);  // a block may end mid-page
       iov_[run].iov_base = const_cast<std::byte*>(w.decoded == Write::kInput ? w.content : b.decoded.data() + w.decoded);
       iov_[run].iov_len = static_cast<std::size_t>(n);
       bytes += n;
       ++run;
     }
-    MIGSCOPE_TRY(write_run(first.block, first.page * ps, run, bytes));
+    if (!piece) MIGSCOPE_TRY(write_run(first.block, first.page * ps, run, bytes));
+    else if (!piece->dropped) MIGSCOPE_TRY(write_run(first.block, piece->file_offset + (first.page * ps - piece->begin), run, bytes));
     for (std::size_t k = 0; k < run; ++k) {
       const std::uint64_t page = first.page + k;
       std::uint64_t* bits = written_[first.block].ref(page / 64);
@@ -162,14 +223,14 @@ Status StreamingExtractor::write_run(std::uint32_t block, std::uint64_t offset, 
   // pwritev may write less than asked: go on from where it stopped.
   struct iovec* iov = iov_.data();
   while (bytes > 0) {
-    ssize_t r = ::pwritev(fds_[block], iov, static_cast<int>(count), static_cast<off_t>(offset));
+    ssize_t r = ::pwritev(targets_[block].fd, iov, static_cast<int>(count), static_cast<off_t>(offset));
     if (r < 0) {
       if (errno == EINTR) continue;
-      return write_error(dir_, blocks_[block]);
+      return write_error(block);
     }
     if (r == 0) {
       errno = EIO;
-      return write_error(dir_, blocks_[block]);
+      return write_error(block);
     }
     auto done = static_cast<std::uint64_t>(r);
     offset += done;

@@ -25,14 +25,45 @@
 
 namespace migscope {
 
+/// Where a block's bytes go: one file, and pieces of the block at offsets in
+/// it (a block split around a hole, or parts of it not written at all).
+struct BlockTarget {
+  struct Piece {
+    std::uint64_t begin = 0, end = 0;  ///< bytes of the block
+    std::uint64_t file_offset = 0;     ///< where `begin` goes
+    bool dropped = false;              ///< not written anywhere
+  };
+  int fd = -1;
+  std::string name;             ///< the file, for messages
+  std::vector<Piece> pieces;    ///< sorted, covering the block; empty: the block at offset 0
+};
+
+/// Gives the extractor a target for each block as the stream announces it.
+class PageTarget {
+ public:
+  virtual ~PageTarget() = default;
+  /// `record` has name and length set; the target may set relative_path.
+  virtual Result<BlockTarget> open_block(const RamBlock& block, ExtractedBlock& record) = 0;
+};
+
+/// One sparse file per block in an OutputDir (extract).
+class DirPageTarget : public PageTarget {
+ public:
+  explicit DirPageTarget(OutputDir& dir) : dir_(dir) {}
+  Result<BlockTarget> open_block(const RamBlock& block, ExtractedBlock& record) override;
+
+ private:
+  OutputDir& dir_;
+};
+
 class StreamingExtractor : public StreamVisitor {
  public:
   /// Reads `index` for the versions XBZRLE deltas apply to: the index must
   /// see every event first (one StreamFanout, index before this). Files
-  /// are created in `dir`, not committed: the caller commits once everything
+  /// are created by `target`, not committed: the caller commits once everything
   /// else succeeded. `release_behind`: `file` is a read-only mapping whose
   /// pages may leave the resident set once written out.
-  StreamingExtractor(Bytes file, const PageIndex& index, OutputDir& dir, bool threaded, bool release_behind);
+  StreamingExtractor(Bytes file, const PageIndex& index, PageTarget& target, bool threaded, bool release_behind);
   ~StreamingExtractor() override;
   StreamingExtractor(const StreamingExtractor&) = delete;
   StreamingExtractor& operator=(const StreamingExtractor&) = delete;
@@ -63,14 +94,19 @@ class StreamingExtractor : public StreamVisitor {
   Status hand_over(std::uint64_t end);  // walker: give `filling_` to the writer
   Status write_batch(Batch& b);          // writer side
   Status punch(std::uint32_t block, std::uint64_t page);
+  Status punch_range(std::uint32_t block, std::uint64_t offset, std::uint64_t n);
+  Status write_split_page(std::uint32_t block, std::uint64_t offset, const std::byte* p, std::uint64_t n);
+  /// The piece of `block` holding byte `offset` (nullptr: the block has no pieces).
+  const BlockTarget::Piece* piece_at(std::uint32_t block, std::uint64_t offset) const noexcept;
+  Error write_error(std::uint32_t block) const;
 
   Bytes file_;
   const PageIndex& index_;
-  OutputDir& dir_;
+  PageTarget& target_;
   bool release_behind_;
   MappingReleaser releaser_;
   std::vector<ExtractedBlock> blocks_;
-  std::vector<int> fds_;
+  std::vector<BlockTarget> targets_;
   std::vector<LazyArray> written_;  // per block, one bit per page: data was written there
   PageResolver resolver_;           // walker side: XBZRLE and zlib pages
   std::vector<std::byte> zeros_;

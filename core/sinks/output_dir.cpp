@@ -205,4 +205,18 @@ void OutputDir::remove_temporaries() {
   pending_.clear();
 }
 
+Result<OutputFile> open_output_file(const std::string& path, bool force) {
+  std::string dir = ".", leaf = path;
+  if (const auto slash = path.rfind('/'); slash != std::string::npos) {
+    dir = slash == 0 ? "/" : path.substr(0, slash);
+    leaf = path.substr(slash + 1);
+  }
+  if (leaf.empty() || leaf == "." || leaf == "..")
+    return make_error(ErrorCode::usage, Error::no_offset, "'" + path + "' names a directory, not a file");
+  MIGSCOPE_ASSIGN(OutputDir target, OutputDir::open(dir, force));
+  MIGSCOPE_TRY(target.reserve(leaf));
+  MIGSCOPE_ASSIGN(int fd, target.create(leaf, 0));
+  return OutputFile{std::move(target), fd};
+}
+
 }  // namespace migscope

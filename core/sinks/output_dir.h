@@ -63,4 +63,12 @@ class OutputDir {
   std::vector<Pending> pending_;
 };
 
+/// One output file `path`: its directory opened as an OutputDir with the
+/// file reserved and created under its temporary name; commit() renames it.
+struct OutputFile {
+  OutputDir dir;
+  int fd = -1;
+};
+Result<OutputFile> open_output_file(const std::string& path, bool force);
+
 }  // namespace migscope

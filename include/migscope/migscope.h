@@ -7,7 +7,8 @@
 #include "migscope/bytes.h"    // IWYU pragma: export
 #include "migscope/compat.h"   // IWYU pragma: export
 #include "migscope/error.h"    // IWYU pragma: export
-#include "migscope/events.h"   // IWYU pragma: export
+#include "migscope/events.h"
+#include "migscope/guest.h"   // IWYU pragma: export
 #include "migscope/input.h"    // IWYU pragma: export
 #include "migscope/ops.h"      // IWYU pragma: export
 #include "migscope/records.h"  // IWYU pragma: export

@@ -19,6 +19,7 @@
 
 #include "migscope/compat.h"
 #include "migscope/error.h"
+#include "migscope/guest.h"
 #include "migscope/records.h"
 #include "migscope/stream.h"
 
@@ -130,6 +131,42 @@ struct CatReport {
 /// count the wrapper's header: they are rebased, so the output is an
 /// equivalent bare mapped-ram stream (zero runs stay holes in a file).
 Result<CatReport> cat(const Dump& dump, const CatOptions& options, const TextOutput& out);
+
+// ---- vmcore: guest-physical memory as an ELF core or a flat image -------------
+
+enum class VmcoreFormat : std::uint8_t { elf, raw };
+
+struct VmcoreOptions {
+  std::string output;  ///< the file to write (under a temporary name, renamed when complete)
+  VmcoreFormat format = VmcoreFormat::elf;
+  bool force = false;  ///< replace an existing output file
+  unsigned threads = 1;
+  std::optional<std::uint64_t> page_size;
+  LayoutOverrides layout;
+};
+
+struct VmcoreReport {
+  WalkSummary summary;
+  GuestLayout layout;
+  std::uint64_t file_size = 0;   ///< apparent size of the output
+  std::uint64_t data_bytes = 0;  ///< guest-physical bytes in the output (holes included)
+  std::uint16_t elf_machine = 0;
+  bool elf_class64 = true;
+  std::size_t cpus = 0;          ///< CPUs with notes
+  std::size_t notes = 0;         ///< ELF notes written
+  std::vector<std::string> remarks;  ///< what was assumed or left out, one line each
+};
+
+/// Place every RAM block's final content at its guest-physical address (see
+/// migscope/guest.h) and write an ELF core (PT_NOTE with the CPU notes, one
+/// PT_LOAD per range; zero pages are holes) or a flat image (file offset =
+/// guest-physical address). The ELF needs one pass; the flat image two (the
+/// map is known only once the device state has been read).
+Result<VmcoreReport> vmcore(const Dump& dump, const VmcoreOptions& options);
+
+/// The guest-physical map alone (one read-once pass over the stream).
+Result<GuestLayout> guest_layout(const Dump& dump, const LayoutOverrides& overrides = {},
+                                 std::optional<std::uint64_t> page_size = std::nullopt);
 
 // ---- check: the vmstate static checker ----------------------------------------
 
