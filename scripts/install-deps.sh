@@ -11,6 +11,7 @@ packages=(
   rapidjson-dev libxxhash-dev zlib1g-dev liblzo2-dev libzstd-dev
   libgtest-dev libbenchmark-dev
   libxml2-utils lzop
+  gdb  # tests: gdb -c loads the vmcore ELF and reads the registers QEMU's own dump gives
 )
 if [ "${1:-}" = "--full" ]; then
   packages+=(clang libclang-rt-14-dev)

@@ -412,3 +412,20 @@ TEST_F(VmcoreOracle, TruncatedStreamLeavesNoOutput) {
   EXPECT_FALSE(fs::exists(options.output));
   for (const auto& e : fs::directory_iterator(tmp_)) EXPECT_EQ(e.path().filename(), "cut.mig") << "left behind";
 }
+
+TEST_F(VmcoreOracle, GdbReadsTheCoreAsItReadsQemusOwn) {
+  // gdb -c on our core prints the registers it printed on QEMU's (recorded in the oracle).
+  if (test::run_command("command -v gdb >/dev/null", nullptr) != 0) GTEST_SKIP() << "gdb is not installed (scripts/install-deps.sh installs it)";
+  for (const char* name : {"x86_64-q35-7.2-booted", "x86_64-q35-7.2-smp4", "x86_64-pc-7.2-vga"}) {
+    SCOPED_TRACE(name);
+    const rapidjson::Document oracle = load_oracle(test::corpus_dir() + "/vmcore/oracle/" + name + ".json");
+    ASSERT_TRUE(oracle.HasMember("gdb"));
+    const std::string core = (tmp_ / (std::string(name) + ".core")).string();
+    std::string out;
+    ASSERT_EQ(0, test::run_command(test::tool_path("migscope") + " vmcore " + stream_path(name) + " -o " + core, &out));
+    ASSERT_EQ(0, test::run_command("gdb -batch -nx -c " + core + " -ex 'info registers' 2>/dev/null", &out));
+    const std::string want = oracle["gdb"]["registers"].GetString();
+    EXPECT_NE(out.find(want), std::string::npos) << "gdb printed:\n" << out << "\nQEMU's core gave:\n" << want;
+    fs::remove(core);
+  }
+}
