@@ -429,3 +429,26 @@ TEST_F(VmcoreOracle, GdbReadsTheCoreAsItReadsQemusOwn) {
     fs::remove(core);
   }
 }
+
+TEST_F(VmcoreOracle, InfoShowsTheMapVmcoreUses) {
+  const std::string name = "x86_64-q35-7.2-3g";
+  const rapidjson::Document oracle = load_oracle(test::corpus_dir() + "/vmcore/oracle/" + name + ".json");
+  auto dump = Dump::open(stream_path(name));
+  ASSERT_TRUE(dump.ok());
+  const ops::InfoReport info = ops::info(*dump);
+  ASSERT_TRUE(info.layout) << info.layout_error;
+  const auto& loads = oracle["loads"];
+  ASSERT_EQ(info.layout->ranges.size(), loads.Size());
+  for (rapidjson::SizeType i = 0; i < loads.Size(); ++i) {
+    EXPECT_EQ(info.layout->ranges[i].paddr, hexnum(loads[i]["paddr"]));
+    EXPECT_EQ(info.layout->ranges[i].length, hexnum(loads[i]["memsz"]));
+  }
+  EXPECT_EQ(info.layout->below_4g, 0x80000000u);  // q35 from 0xb0000000 of RAM: 2 GiB below
+  // A stream cut short has no map (what it would be is not known).
+  const std::string cut = (tmp_ / "cut.mig").string();
+  const std::string all = test::read_file(stream_path("x86_64-q35-7.2"));
+  { std::ofstream(cut, std::ios::binary).write(all.data(), static_cast<std::streamsize>(all.size() - 100)); }
+  auto cut_dump = Dump::open(cut);
+  ASSERT_TRUE(cut_dump.ok());
+  EXPECT_FALSE(ops::info(*cut_dump).layout);
+}

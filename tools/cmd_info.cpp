@@ -5,6 +5,7 @@
 #include <boost/program_options.hpp>
 
 #include "common.h"
+#include "guest_map.h"
 #include "json/py_writer.h"
 #include "migscope/ops.h"
 #include "stream/format.h"
@@ -209,6 +210,15 @@ void print_text(const std::string& path, const Dump& s, const WalkSummary& sum, 
     if (st.nonzero_fill) std::printf("  %llu zero records with non-zero fill", static_cast<unsigned long long>(st.nonzero_fill));
     std::printf("\n");
   }
+  std::printf("\n");
+  if (info.layout) {
+    print_guest_map(stdout, *info.layout);
+    for (const UnplacedBlock& b : info.layout->unplaced)
+      std::printf("  not in the map: %s (%s bytes): %s\n", printable(b.block).c_str(), hex(b.length).c_str(), b.reason.c_str());
+    for (const std::string& n : info.layout->notes) std::printf("  note: %s\n", n.c_str());
+  } else if (!info.layout_error.empty()) {
+    std::printf("guest-physical map: unknown (%s)\n", info.layout_error.c_str());
+  }
 }
 
 void print_json(const std::string& path, const Dump& s, const WalkSummary& sum, const ops::InfoReport& info,
@@ -235,6 +245,47 @@ void print_json(const std::string& path, const Dump& s, const WalkSummary& sum, 
     w.end_object();
   } else {
     w.null();
+  }
+  w.key("guest_physical");
+  if (info.layout) {
+    const GuestLayout& L = *info.layout;
+    w.start_object();
+    w.key("arch"); w.string(guest_arch_name(L.arch));
+    w.key("family"); w.string(L.family);
+    w.key("machine"); w.string(L.machine);
+    w.key("main_block"); w.string(L.main_block);
+    if (L.arch == GuestArch::x86_64) {
+      w.key("below_4g"); w.uint64(L.below_4g);
+      w.key("above_4g"); w.uint64(L.above_4g);
+      w.key("above_4g_start"); w.uint64(L.above_4g_start);
+      w.key("split_source"); w.string(L.split_source);
+    }
+    w.key("ranges"); w.start_array();
+    for (const GuestRange& r : L.ranges) {
+      w.start_object();
+      w.key("paddr"); w.uint64(r.paddr);
+      w.key("length"); w.uint64(r.length);
+      w.key("block"); w.string(r.block);
+      w.key("block_offset"); w.uint64(r.block_offset);
+      w.end_object();
+    }
+    w.end_array();
+    w.key("unplaced"); w.start_array();
+    for (const UnplacedBlock& b : L.unplaced) {
+      w.start_object();
+      w.key("block"); w.string(b.block);
+      w.key("length"); w.uint64(b.length);
+      w.key("reason"); w.string(b.reason);
+      w.end_object();
+    }
+    w.end_array();
+    w.key("notes"); w.start_array();
+    for (const std::string& n : L.notes) w.string(n);
+    w.end_array();
+    w.end_object();
+  } else {
+    w.null();
+    if (!info.layout_error.empty()) { w.key("guest_physical_error"); w.string(info.layout_error); }
   }
   w.key("page_size"); w.uint64(sum.page_size);
   w.key("page_size_source"); w.string(sum.page_size_source);

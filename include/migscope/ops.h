@@ -49,6 +49,8 @@ struct InfoReport {
   std::vector<SectionRecord> sections;
   std::vector<CommandRecord> commands;
   std::vector<BlockPageStats> block_stats;  ///< indexed like summary.ram_blocks
+  std::optional<GuestLayout> layout;        ///< the guest-physical map vmcore would use (an undamaged stream)
+  std::string layout_error;                 ///< why there is none
 };
 
 /// Walk the stream once, recording every section, command and page record.
