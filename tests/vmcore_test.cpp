@@ -234,8 +234,6 @@ struct Known {
   const char* why;
 };
 constexpr Known kKnownGaps[] = {
-    {"ppc64-pseries-7.2", false, "ppc64 CPU notes are not written yet"},
-    {"s390x-s390-ccw-virtio-7.2", false, "s390x CPU notes are not written yet"},
     {"x86_64-pc-i440fx-2.0", false, "no description (pc-i440fx-2.0 suppresses it): CPU notes need one"},
     {"x86_64-q35-7.2-postcopy", true, "postcopy: the device state sits in a PACKAGED blob with no description"},
 };

@@ -20,6 +20,29 @@ struct Reader {
     return *v;
   }
   std::string at(std::string_view name, unsigned i) const { return std::string(name) + "[" + std::to_string(i) + "]"; }
+  /// A field that may sit in a subsection ("cpu/fpu.env.fpc"): matched by its own name.
+  std::uint64_t sub(const std::string& name) const {
+    const auto* raw = cpu.find(name);
+    if (!raw) raw = cpu.find_suffix(name);
+    if (!raw || raw->empty() || raw->size() > 8) {
+      *missing = true;
+      return 0;
+    }
+    std::uint64_t v = 0;
+    for (std::byte b : *raw) v = (v << 8) | static_cast<std::uint8_t>(b);
+    return v;
+  }
+  /// A field QEMU writes as zero when the CPU model has none (a subsection not sent).
+  std::uint64_t optional(const std::string& name) const {
+    bool ignore = false;
+    return Reader{cpu, &ignore}.sub(name);
+  }
+  const std::vector<std::byte>* raw(const std::string& name) const {
+    const auto* r = cpu.find(name);
+    if (!r) r = cpu.find_suffix(name);
+    if (!r) *missing = true;
+    return r;
+  }
 };
 
 // target/i386/arch_dump.c
@@ -154,6 +177,122 @@ ElfNote riscv64_prstatus(const Reader& r, std::uint32_t id) {
   return {"CORE", kNT_PRSTATUS, w.take()};
 }
 
+// target/ppc/arch_dump.c (ppc64, big-endian dump). LR, CTR and XER travel in env.spr.
+constexpr unsigned kSprXer = 1, kSprLr = 8, kSprCtr = 9;
+
+std::vector<ElfNote> ppc64_notes(const Reader& r, bool big) {
+  std::vector<ElfNote> out;
+  auto reg = [&](unsigned i) { return r(r.at("env.gpr", i)); };
+  {
+    NoteWriter w(big);
+    w.zeros(112);
+    for (unsigned i = 0; i < 32; ++i) w.u64(reg(i));
+    w.u64(r("env.nip"));
+    w.u64(r("env.msr"));
+    w.u64(0);  // orig_gpr3
+    w.u64(r(r.at("env.spr", kSprCtr)));
+    w.u64(r(r.at("env.spr", kSprLr)));
+    w.u64(r(r.at("env.spr", kSprXer)));
+    std::uint64_t cr = 0;
+    for (unsigned i = 0; i < 8; ++i) cr |= (r(r.at("env.crf", i)) & 15) << (4 * (7 - i));
+    w.u64(cr);
+    w.zeros(5 * 8);  // softe, trap, dar, dsisr, result
+    w.zeros(40);
+    out.push_back({"CORE", 1, w.take()});
+  }
+  {
+    NoteWriter w(big);
+    for (unsigned i = 0; i < 32; ++i) w.u64(r.optional("cpu/fpu.env.vsr[" + std::to_string(i) + "]"));
+    w.u64(r.optional("env.fpscr"));
+    out.push_back({"CORE", 2, w.take()});
+  }
+  {
+    NoteWriter w(big);
+    for (unsigned i = 0; i < 32; ++i) {
+      bool ignore = false;
+      const auto* avr = Reader{r.cpu, &ignore}.raw("cpu/altivec.env.vsr[" + std::to_string(i) + "]");
+      if (avr && avr->size() == 16 && big) w.bytes(*avr);  // VsrD(0) then VsrD(1), big-endian: as the stream has them
+      else w.zeros(16);
+    }
+    w.zeros(12);
+    w.u32(r.optional("cpu/altivec.vscr"));
+    w.zeros(16);  // vrsave: QEMU leaves it zero
+    out.push_back({"CORE", 0x100, w.take()});
+  }
+  {
+    NoteWriter w(big);
+    for (unsigned i = 0; i < 32; ++i) w.u64(r.optional("cpu/vsx.env.vsr[" + std::to_string(i) + "]"));
+    out.push_back({"CORE", 0x102, w.take()});
+  }
+  {
+    NoteWriter w(big);
+    w.zeros(32 * 4);  // evr: QEMU leaves it zero
+    w.u64(r.optional("env.spe_acc"));
+    w.u32(r.optional("env.spe_fscr"));
+    out.push_back({"CORE", 0x101, w.take()});
+  }
+  return out;
+}
+
+// target/s390x/arch_dump.c: per CPU two "CORE" notes, then eight "LINUX" ones.
+std::vector<ElfNote> s390x_notes(const Reader& r, std::uint32_t id) {
+  std::vector<ElfNote> out;
+  {
+    NoteWriter w(true);
+    w.zeros(32);
+    NoteWriter pid(false);  // QEMU stores the pid unswapped: host (little-endian) order
+    pid.u32(id);
+    w.bytes(pid.take());
+    w.zeros(76);
+    w.u64(r("env.psw.mask"));
+    w.u64(r("env.psw.addr"));
+    for (unsigned i = 0; i < 16; ++i) w.u64(r(r.at("env.regs", i)));
+    for (unsigned i = 0; i < 16; ++i) w.u32(r(r.at("env.aregs", i)));
+    w.zeros(16);
+    out.push_back({"CORE", 1, w.take()});
+  }
+  {
+    NoteWriter w(true);
+    w.u32(r.optional("env.fpc"));
+    w.u32(0);
+    for (unsigned i = 0; i < 16; ++i) w.u64(r.optional("env.vregs[" + std::to_string(i) + "][0]"));
+    out.push_back({"CORE", 2, w.take()});
+  }
+  auto one = [&](std::uint32_t type, std::uint64_t v, unsigned bytes) {
+    NoteWriter w(true);
+    bytes == 4 ? w.u32(v) : w.u64(v);
+    out.push_back({"LINUX", type, w.take()});
+  };
+  one(0x305, r("env.psa"), 4);  // prefix
+  {
+    NoteWriter w(true);
+    for (unsigned i = 0; i < 16; ++i) w.u64(r(r.at("env.cregs", i)));
+    out.push_back({"LINUX", 0x304, w.take()});
+  }
+  one(0x301, r("env.cputm"), 8);
+  one(0x302, r("env.ckc"), 8);
+  one(0x303, r("env.todpr"), 4);
+  {
+    NoteWriter w(true);
+    for (unsigned i = 0; i < 16; ++i) w.u64(r.optional("env.vregs[" + std::to_string(i) + "][1]"));
+    out.push_back({"LINUX", 0x309, w.take()});
+  }
+  {
+    NoteWriter w(true);
+    for (unsigned i = 16; i < 32; ++i) {
+      w.u64(r.optional("env.vregs[" + std::to_string(i) + "][0]"));
+      w.u64(r.optional("env.vregs[" + std::to_string(i) + "][1]"));
+    }
+    out.push_back({"LINUX", 0x30a, w.take()});
+  }
+  {
+    NoteWriter w(true);
+    for (unsigned i = 0; i < 4; ++i) w.u64(r.optional("env.gscb[" + std::to_string(i) + "]"));
+    out.push_back({"LINUX", 0x30b, w.take()});
+  }
+  return out;
+}
+
 }  // namespace
 
 CoreNotes cpu_notes(const GuestLayout& layout, const MachineFacts& facts) {
@@ -203,13 +342,27 @@ CoreNotes cpu_notes(const GuestLayout& layout, const MachineFacts& facts) {
     }
     case GuestArch::ppc64:
       core.machine = kEM_PPC64;
+      // Big-endian unless the guest takes interrupts little-endian (LPCR[ILE]): a
+      // kernel running little-endian sets it; firmware and big-endian guests do not.
       core.big_endian = true;
-      if (have_cpus) out.notes.push_back("ppc64 CPU notes are not written yet: the core has memory only");
+      if (have_cpus) {
+        const std::uint64_t lpcr = facts.cpus.front().uint("env.spr[318]").value_or(0);
+        if (lpcr & (std::uint64_t{1} << 25)) core.big_endian = false;
+      }
+      for (const FlatState& c : facts.cpus) {
+        auto n = ppc64_notes(Reader{c, &missing}, core.big_endian);
+        core.notes.insert(core.notes.end(), n.begin(), n.end());
+      }
+      if (missing) fail_fields("ppc64 notes");
       break;
     case GuestArch::s390x:
       core.machine = kEM_S390;
       core.big_endian = true;
-      if (have_cpus) out.notes.push_back("s390x CPU notes are not written yet: the core has memory only");
+      for (const FlatState& c : facts.cpus) {
+        auto n = s390x_notes(Reader{c, &missing}, c.instance_id + 1);
+        core.notes.insert(core.notes.end(), n.begin(), n.end());
+      }
+      if (missing) fail_fields("s390x notes");
       break;
     case GuestArch::unknown:
       out.notes.push_back("unknown architecture: no CPU notes, e_machine 0");
