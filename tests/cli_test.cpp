@@ -398,5 +398,55 @@ TEST_F(Cli, AnEmptyDocumentIsNotADumpVmstateFile) {
   EXPECT_NE(d.status, 0) << d.err;
 }
 
+// --- vmcore ------------------------------------------------------------------
+
+TEST_F(Cli, VmcoreWritesACoreAndKeepsWhatExists) {
+  std::string p = corpus_stream();
+  if (p.empty()) GTEST_SKIP() << "corpus not built";
+  const std::string out = (dir_ / "guest.core").string();
+  CommandRun r = run("vmcore " + quote(p) + " -o " + quote(out));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("ELF64 core, EM_386, 1 CPU(s) with notes, 5 PT_LOAD"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("0x00000000000c0000 0x00000000000dffff 0x20000        pc.rom +0x0"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("note: block '/rom@etc/acpi/tables' (0x20000 bytes) is not in the map: fw_cfg file"), std::string::npos) << r.err;
+  EXPECT_EQ(read_file(out).substr(0, 4), "\x7f" "ELF");
+  // Again without --force: refused (exit 6), the core untouched; with --force replaced.
+  const std::string before = read_file(out);
+  r = run("vmcore " + quote(p) + " -o " + quote(out));
+  EXPECT_EQ(r.status, 6) << r.err;
+  EXPECT_EQ(read_file(out), before);
+  r = run("vmcore " + quote(p) + " -o " + quote(out) + " --force --format raw");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(fs::file_size(out), 0x100000000u);  // the BIOS ends at 4 GiB
+}
+
+TEST_F(Cli, VmcoreUsageAndDamage) {
+  std::string p = corpus_stream();
+  if (p.empty()) GTEST_SKIP() << "corpus not built";
+  const std::string out = (dir_ / "x.core").string();
+  for (const char* bad : {" --format pdf", " --below-4g lots", " --place nowhere", ""}) {
+    SCOPED_TRACE(bad);
+    CommandRun r = run("vmcore " + quote(p) + (*bad ? " -o " + quote(out) + bad : std::string()));
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  }
+  // A cut stream: exit 5 with the offset, and no output left.
+  const std::string whole = read_file(p);
+  const std::string cut = write("cut.mig", whole.substr(0, whole.size() / 3));
+  CommandRun r = run("vmcore " + quote(cut) + " -o " + quote(out));
+  EXPECT_EQ(r.status, 5) << r.err;
+  EXPECT_NE(r.err.find("at 0x"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+  for (const auto& e : fs::directory_iterator(dir_))
+    EXPECT_TRUE(e.path().filename() == "cut.mig" || e.path().filename() == "stderr") << e.path();
+  // A machine with no known layout: exit 4 naming it; an explicit placement gets past it.
+  r = run("vmcore " + quote(p) + " -o " + quote(out) + " --machine sbsa-ref");
+  EXPECT_EQ(r.status, 4) << r.err;
+  EXPECT_NE(r.err.find("'sbsa-ref' has no known guest-physical layout"), std::string::npos) << r.err;
+  r = run("vmcore " + quote(p) + " -o " + quote(out) + " --machine sbsa-ref --place pc.ram@0x10000000000");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("0x0000010000000000 0x0000010000ffffff 0x1000000      pc.ram +0x0"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace migscope::test

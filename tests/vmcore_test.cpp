@@ -370,6 +370,8 @@ void check_raw(const std::string& name, const fs::path& tmp_, std::uint64_t belo
 TEST_F(VmcoreOracle, RawImageHoldsEachRangeAtItsAddress) {
   // A booted pc guest with a VGA: the VGA window a hole, vram at its BAR, the BIOS below 4 GiB.
   check_raw("x86_64-pc-7.2-vga", tmp_, 0x4000000);
+  // A paused guest: the last 128 KiB of the BIOS shown at 0xe0000 and below 4 GiB (copied).
+  check_raw("x86_64-q35-7.2", tmp_, 0x1000000);
   // The PCI-hole guest: RAM split at 3 GiB, the rest at 4 GiB.
   check_raw("x86_64-pc-7.2-3584m", tmp_, 0xc0000000);
 }

@@ -159,7 +159,7 @@ Result<int> OutputDir::create(const std::string& relative, std::uint64_t size) {
   p.temp_leaf = "." + p.leaf + ".migscope-partial";
   // A leftover from an interrupted run carries our temporary name: replace it.
   ::unlinkat(p.dir_fd, p.temp_leaf.c_str(), 0);
-  p.fd = ::openat(p.dir_fd, p.temp_leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+  p.fd = ::openat(p.dir_fd, p.temp_leaf.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
   if (p.fd < 0) {
     Error e = os_error("cannot create " + path_ + "/" + relative);
     ::close(p.dir_fd);
