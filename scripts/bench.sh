@@ -67,6 +67,7 @@ add() { modes+=("$1"); }
 add cat; add xxhsum
 [ -z "$raw" ] || add cp
 add info; add state; add hash-j1; add "hash-j$threads"; add extract-j1; add "extract-j$threads"
+add "vmcore-j$threads"; add "vmcore-raw-j$threads"
 if [ -n "$upstream" ]; then add up-state; add up-x; fi
 if [ -n "$only" ]; then
   declare -a keep=()
@@ -77,7 +78,7 @@ fi
 # One timed run of mode $1: appends "wall_seconds peak_rss_kib" to times/$1.
 run_once() {
   local m=$1 out="$tmp/out" t0 t1 tf="$tmp/gnutime"
-  case $m in cp|extract-*|up-x) rm -rf "$out"; mkdir "$out"; sync ;; esac
+  case $m in cp|extract-*|vmcore-*|up-x) rm -rf "$out"; mkdir "$out"; sync ;; esac
   t0=$EPOCHREALTIME
   case $m in
     cat) /usr/bin/time -o "$tf" -f '%e %M' cat "$stream" >/dev/null ;;
@@ -87,12 +88,14 @@ run_once() {
     state) /usr/bin/time -o "$tf" -f '%e %M' "$migscope" state "$stream" >/dev/null ;;
     hash-j*) /usr/bin/time -o "$tf" -f '%e %M' "$migscope" hash -j "${m#hash-j}" "$stream" >/dev/null ;;
     extract-j*) /usr/bin/time -o "$tf" -f '%e %M' "$migscope" extract -j "${m#extract-j}" "$stream" -o "$out/x" >/dev/null ;;
+    vmcore-raw-j*) /usr/bin/time -o "$tf" -f '%e %M' "$migscope" vmcore --format raw -j "${m#vmcore-raw-j}" "$stream" -o "$out/x.raw" >/dev/null 2>&1 ;;
+    vmcore-j*) /usr/bin/time -o "$tf" -f '%e %M' "$migscope" vmcore -j "${m#vmcore-j}" "$stream" -o "$out/x.core" >/dev/null 2>&1 ;;
     up-state) /usr/bin/time -o "$tf" -f '%e %M' python3 "$upstream" -f "$stream" -d state >/dev/null ;;
     up-x) (cd "$out" && /usr/bin/time -o "$tf" -f '%e %M' python3 "$upstream" -f "$stream" -x >/dev/null) ;;
   esac
   t1=$EPOCHREALTIME
   echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", b-a}') $(awk '{print $2}' "$tf" | tail -1)" >>"$tmp/times/$m"
-  case $m in cp|extract-*|up-x) rm -rf "$out" ;; esac
+  case $m in cp|extract-*|vmcore-*|up-x) rm -rf "$out" ;; esac
 }
 
 echo "# migscope bench: $stream ($size bytes)" >&2
@@ -139,6 +142,8 @@ desc() {
     state) echo '`migscope state`' ;;
     hash-j*) echo "\`migscope hash -j${1#hash-j}\`" ;;
     extract-j*) echo "\`migscope extract -j${1#extract-j}\`" ;;
+    vmcore-raw-j*) echo "\`migscope vmcore --format raw -j${1#vmcore-raw-j}\`" ;;
+    vmcore-j*) echo "\`migscope vmcore -j${1#vmcore-j}\` (ELF)" ;;
     up-state) echo 'upstream `-d state`' ;;
     up-x) echo 'upstream `-x`' ;;
   esac
@@ -153,6 +158,8 @@ compare() { # the ratio columns for mode $1: "vs what: ratio (target) verdict"
       r=$(ratio "$m" xxhsum); parts+=("$r× xxhsum -H3 (≥0.8 $(verdict "$r" ">=" 0.8))") ;;
     hash-j*)
       r=$(ratio "$m" xxhsum); parts+=("$r× xxhsum -H3 (≥1.5 $(verdict "$r" ">=" 1.5))") ;;
+    vmcore-*)
+      if [ -n "${med[cp]:-}" ]; then r=$(ratio "$m" cp); parts+=("$r× cp (≥1 $(verdict "$r" ">=" 1))"); fi ;;
     extract-j*)
       if [ -n "${med[cp]:-}" ]; then r=$(ratio "$m" cp); parts+=("$r× cp (≥0.77 $(verdict "$r" ">=" 0.77))"); fi
       if [ -n "${med[up-x]:-}" ]; then r=$(ratio "$m" up-x); parts+=("$r× upstream -x (≥3 $(verdict "$r" ">=" 3))"); fi ;;
@@ -172,11 +179,11 @@ host_cpu=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)
     gbs=$(awk -v s="$size" -v t="${med[$m]}" 'BEGIN{ if (t>0) printf "%.2f", s/t/1e9; else print "–" }')
     [ "$m" != cp ] || gbs=$(awk -v s="$(stat -c %s "$raw")" -v t="${med[$m]}" 'BEGIN{ if (t>0) printf "%.2f (of RAW)", s/t/1e9 }')
     mib=$(awk -v k="${rss[$m]}" 'BEGIN{printf "%.1f", k/1024}')
-    rss_ok=""; case $m in info|state|hash-*|extract-*) rss_ok=" $(awk -v k="${rss[$m]}" 'BEGIN{print (k<102400) ? "✓" : "✗"}')" ;; esac
+    rss_ok=""; case $m in info|state|hash-*|extract-*|vmcore-*) rss_ok=" $(awk -v k="${rss[$m]}" 'BEGIN{print (k<102400) ? "✓" : "✗"}')" ;; esac
     printf '| %s | %.3f (%.3f–%.3f) | %s | %s%s | %s |\n' "$(desc "$m")" "${med[$m]}" "${lo[$m]}" "${hi[$m]}" "$gbs" "$mib" "$rss_ok" "$(compare "$m")"
   done
   echo
-  echo "Targets (issue 5): info/state faster than cat and ≥50× upstream -d state; hash -j$threads ≥1.5× xxhsum -H3, -j1 within 1.25× of it (ratio ≥0.8); extract within 1.3× of cp (ratio ≥0.77) and ≥3× upstream -x; peak RSS < 100 MiB."
+  echo "Targets (issue 5): info/state faster than cat and ≥50× upstream -d state; hash -j$threads ≥1.5× xxhsum -H3, -j1 within 1.25× of it (ratio ≥0.8); extract within 1.3× of cp (ratio ≥0.77) and ≥3× upstream -x; (issue 12) vmcore ELF and raw at least as fast as cp (ratio ≥1); peak RSS < 100 MiB."
 } | tee "$tmp/table.md"
 
 if [ -n "$json" ]; then
