@@ -9,6 +9,10 @@
 #include <vector>
 
 #include "fuzz_common.h"
+#include "guest/cpu_notes.h"
+#include "guest/elf_core.h"
+#include "guest/layout.h"
+#include "guest/machine_facts.h"
 #include "json/py_writer.h"
 #include "ram/page_index.h"
 #include "sinks/info_report.h"
@@ -68,7 +72,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     json::PyWriter w(out);
     StateJsonSink state(w);
     state.begin();
-    StreamFanout fan({&info, &index, &state});
+    guest::MachineFactsCollector facts;
+    StreamFanout fan({&info, &index, &state, &facts});
     auto summary = walk_stream(file, *loc, options, fan);
     if (!summary.ok()) {
       fuzz::check_error(summary.error(), size, kInputErrors);
@@ -78,6 +83,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (summary->end_offset > size) std::abort();
     for (const auto& s : info.sections)
       if (s.offset > size || s.size > size - s.offset) std::abort();
+    // The guest-physical map and the ELF headers vmcore would write: ranges
+    // ascending, disjoint, inside their blocks; hostile device state only
+    // moves them.
+    auto layout = guest::compute_layout(facts.facts(), {});
+    if (layout.ok()) {
+      std::uint64_t end = 0;
+      for (const GuestRange& r : layout->ranges) {
+        if (r.length == 0 || r.paddr < end || r.block_index >= facts.facts().blocks.size()) std::abort();
+        const std::uint64_t blen = facts.facts().blocks[r.block_index].length;
+        if (r.block_offset > blen || r.length > blen - r.block_offset) std::abort();
+        end = r.paddr + r.length;
+        if (end < r.paddr) std::abort();
+      }
+      guest::CoreNotes notes = guest::cpu_notes(*layout, facts.facts());
+      for (const GuestRange& r : layout->ranges) notes.core.loads.push_back({r.paddr, r.length, 0});
+      const auto head = guest::elf_headers(notes.core);
+      if (head.size() != guest::elf_headers_size(notes.core.class64, notes.core.loads.size(), notes.core.notes)) std::abort();
+    } else {
+      fuzz::check_error(layout.error(), size, {ErrorCode::unsupported});
+    }
   }
 
   // Pass 2: hashes (bounded whole-block hashing: hostile lengths are a known cost).
