@@ -49,15 +49,21 @@ struct Reader {
 enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI };
 enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS };
 
+// The start of the Linux 64-bit elf_prstatus: pr_info, pr_cursig ... up to
+// pr_pid at 32, then the rest of the header before pr_reg (QEMU fills only pr_pid).
+void prstatus_head(NoteWriter& w, std::uint32_t id) {
+  w.zeros(32);
+  w.u32(id);
+  w.zeros(76);
+}
+
 std::uint64_t seg(const Reader& r, unsigned s, const char* field) {
   return r("env.segs[" + std::to_string(s) + "]." + field);
 }
 
 ElfNote x86_64_prstatus(const Reader& r, std::uint32_t id) {
   NoteWriter w(false);
-  w.zeros(32);
-  w.u32(id);
-  w.zeros(76);
+  prstatus_head(w, id);
   auto reg = [&](unsigned i) { return r(r.at("env.regs", i)); };
   for (unsigned i : {15u, 14u, 13u, 12u}) w.u64(reg(i));
   w.u64(reg(R_EBP));
@@ -139,9 +145,7 @@ ElfNote x86_qemu_note(const Reader& r, bool regs64) {
 // target/arm/arch_dump.c (AArch64 state)
 ElfNote aarch64_prstatus(const Reader& r, std::uint32_t id) {
   NoteWriter w(false);
-  w.zeros(32);
-  w.u32(id);
-  w.zeros(76);
+  prstatus_head(w, id);
   for (unsigned i = 0; i < 31; ++i) w.u64(r(r.at("env.xregs", i)));
   w.u64(r("env.xregs[31]"));  // sp
   w.u64(r("env.pc"));
@@ -168,9 +172,7 @@ ElfNote aarch64_prfpreg(const Reader& r) {
 // target/riscv/arch_dump.c (riscv64)
 ElfNote riscv64_prstatus(const Reader& r, std::uint32_t id) {
   NoteWriter w(false);
-  w.zeros(32);
-  w.u32(id);
-  w.zeros(76);
+  prstatus_head(w, id);
   w.u64(r("env.pc"));
   for (unsigned i = 1; i < 32; ++i) w.u64(r(r.at("env.gpr", i)));
   w.zeros(8);
