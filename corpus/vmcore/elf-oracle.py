@@ -8,7 +8,8 @@ Standard library only (gdb is run as an external program when available). Output
   ehsize, phentsize, phnum, shentsize, shnum, shstrndx}, note_segments [{offset, filesz}],
   loads [{paddr, vaddr, memsz, filesz, offset, flags, align, sha256, zero}] in phdr order,
   notes [{name, type, descsz, desc (hex)}] in file order, sections [{name, type, offset, size}]
-  when the file has section headers, and gdb {pc, registers, command} when gdb can read the core.
+  when the file has section headers, and gdb {pc, registers, command} when gdb can read the core
+  (EM_X86_64 cores also gdb.linux_bases {fs_base, gs_base, command}: gdb with osabi GNU/Linux).
 Sizes and addresses are hex strings ("0x..."), counts and small enums are numbers.
 """
 import argparse, hashlib, json, os, re, struct, subprocess, sys
@@ -142,8 +143,27 @@ def run_gdb(path, machine):
                 and not l.startswith('[New ') and not l.startswith('Core was generated')
                 and not l.startswith('#0 ') and l.strip()]
         shown = ' '.join(c if ' ' not in c else "'%s'" % c for c in cmd)
-        return {'pc': m.group(1), 'registers': '\n'.join(regs[:24]), 'command': shown}
+        g = {'pc': m.group(1), 'registers': '\n'.join(regs[:24]), 'command': shown}
+        if machine == 62:
+            g['linux_bases'] = linux_bases(prog, path)
+        return g
     return None
+
+
+def linux_bases(prog, path):
+    # x86-64: QEMU's core has OSABI 0, so gdb's plain amd64 register set has no fs_base/gs_base;
+    # with osabi GNU/Linux gdb reads them from NT_PRSTATUS (pr_reg[21], pr_reg[22])
+    cmd = [prog, '-batch', '-nx', '-ex', 'set osabi GNU/Linux', '-c', path,
+           '-ex', 'p/x $fs_base', '-ex', 'p/x $gs_base']
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    v = re.findall(r'^\$[12] = (0x[0-9a-f]+)\s*$', r.stdout, re.M)
+    if len(v) != 2:
+        return None
+    shown = ' '.join(c if ' ' not in c else "'%s'" % c for c in cmd)
+    return {'fs_base': v[0], 'gs_base': v[1], 'command': shown.replace(path, 'OUT.elf')}
 
 
 def main():
