@@ -66,7 +66,14 @@ std::vector<fs::path> corpus_streams() {
   if (!fs::is_directory(root, ec)) return out;
   for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) break;
-    if (it->is_regular_file() && it->path().extension() == ".mig") out.push_back(it->path());
+    if (!it->is_regular_file() || it->path().extension() != ".mig") continue;
+    // The guests of GiBs in corpus/vmcore (PCI-hole layouts) send ~10^6 zero
+    // page records: every case hashes GiBs, 4-9 s under ASan, for no format
+    // feature the other streams lack. vmcore_test covers them.
+    const std::string name = it->path().filename().string();
+    if (name == "x86_64-pc-7.2-3584m.mig" || name == "x86_64-q35-7.2-3g.mig" || name == "x86_64-pc-7.2-below4g-2g.mig")
+      continue;
+    out.push_back(it->path());
   }
   std::sort(out.begin(), out.end());
   return out;
