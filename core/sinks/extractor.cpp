@@ -16,6 +16,7 @@ Result<BlockTarget> DirPageTarget::open_block(const RamBlock& block, ExtractedBl
   BlockTarget t;
   t.fd = fd;
   t.name = dir_.path() + "/" + record.relative_path;
+  t.pieces.push_back({0, block.length, 0, false});
   return t;
 }
 
@@ -27,6 +28,18 @@ const BlockTarget::Piece* StreamingExtractor::piece_at(std::uint32_t block, std:
   for (const BlockTarget::Piece& p : targets_[block].pieces)
     if (offset >= p.begin && offset < p.end) return &p;
   return nullptr;
+}
+
+template <typename Fn>
+Status StreamingExtractor::for_each_piece(std::uint32_t block, std::uint64_t offset, std::uint64_t n, Fn&& fn) {
+  for (std::uint64_t at = offset; at < offset + n;) {
+    const BlockTarget::Piece* p = piece_at(block, at);
+    if (!p) break;
+    const std::uint64_t take = std::min(offset + n, p->end) - at;
+    if (!p->dropped) MIGSCOPE_TRY(fn(p->file_offset + (at - p->begin), at - offset, take));
+    at += take;
+  }
+  return {};
 }
 
 StreamingExtractor::StreamingExtractor(Bytes file, const PageIndex& index, PageTarget& target, bool threaded, bool release_behind)
@@ -119,17 +132,9 @@ Status StreamingExtractor::punch(std::uint32_t block, std::uint64_t page) {
   const std::uint64_t ps = index_.page_size();
   const std::uint64_t offset = page * ps;
   const std::uint64_t n = std::min<std::uint64_t>(ps, blocks_[block].length - offset);
-  if (targets_[block].pieces.empty()) {
-    MIGSCOPE_TRY(punch_range(block, offset, n));
-  } else {
-    for (std::uint64_t at = offset; at < offset + n;) {
-      const BlockTarget::Piece* p = piece_at(block, at);
-      if (!p) break;
-      const std::uint64_t take = std::min(offset + n, p->end) - at;
-      if (!p->dropped) MIGSCOPE_TRY(punch_range(block, p->file_offset + (at - p->begin), take));
-      at += take;
-    }
-  }
+  MIGSCOPE_TRY(for_each_piece(block, offset, n, [&](std::uint64_t to, std::uint64_t, std::uint64_t len) {
+    return punch_range(block, to, len);
+  }));
   *written_[block].ref(page / 64) &= ~(std::uint64_t{1} << (page % 64));
   return {};
 }
@@ -147,18 +152,11 @@ Status StreamingExtractor::punch_range(std::uint32_t block, std::uint64_t offset
 
 Status StreamingExtractor::write_split_page(std::uint32_t block, std::uint64_t offset, const std::byte* data, std::uint64_t n) {
   // A page across the boundary of two pieces (never for page-aligned layouts).
-  for (std::uint64_t at = offset; at < offset + n;) {
-    const BlockTarget::Piece* p = piece_at(block, at);
-    if (!p) return {};
-    const std::uint64_t take = std::min(offset + n, p->end) - at;
-    if (!p->dropped) {
-      const auto w = ::pwrite(targets_[block].fd, data + (at - offset), static_cast<std::size_t>(take),
-                              static_cast<off_t>(p->file_offset + (at - p->begin)));
-      if (w != static_cast<ssize_t>(take)) return write_error(block);
-    }
-    at += take;
-  }
-  return {};
+  return for_each_piece(block, offset, n, [&](std::uint64_t to, std::uint64_t from, std::uint64_t len) -> Status {
+    if (::pwrite(targets_[block].fd, data + from, static_cast<std::size_t>(len), static_cast<off_t>(to)) != static_cast<ssize_t>(len))
+      return write_error(block);
+    return {};
+  });
 }
 
 Status StreamingExtractor::write_batch(Batch& b) {
@@ -175,38 +173,30 @@ Status StreamingExtractor::write_batch(Batch& b) {
       continue;
     }
     const std::uint64_t length = blocks_[first.block].length;
-    // With pieces, a run stays inside one piece.
-    std::uint64_t run_limit = length;
-    const BlockTarget::Piece* piece = nullptr;
-    if (!targets_[first.block].pieces.empty()) {
-      piece = piece_at(first.block, first.page * ps);
-      const std::uint64_t n = std::min<std::uint64_t>(ps, length - first.page * ps);
-      if (!piece || first.page * ps + n > piece->end) {
-        const std::byte* data = first.decoded == Write::kInput ? first.content : b.decoded.data() + first.decoded;
-        MIGSCOPE_TRY(write_split_page(first.block, first.page * ps, data, n));
-        std::uint64_t* bits = written_[first.block].ref(first.page / 64);
-        if (!bits) return make_error(ErrorCode::unsupported, Error::no_offset, "out of memory while extracting");
-        *bits |= std::uint64_t{1} << (first.page % 64);
-        blocks_[first.block].pages_written += 1;
-        ++i;
-        continue;
-      }
-      run_limit = piece->end;
-    }
+    // A run stays inside one piece of the block's target.
+    const BlockTarget::Piece* piece = piece_at(first.block, first.page * ps);
+    const std::uint64_t first_n = std::min<std::uint64_t>(ps, length - first.page * ps);
+    const bool split = !piece || first.page * ps + first_n > piece->end;
+    const std::uint64_t run_limit = split ? 0 : piece->end;
     std::size_t run = 0;
     std::uint64_t bytes = 0;
     while (i + run < b.writes.size() && run < kMaxRun) {
       const Write& w = b.writes[i + run];
       if (w.decoded == Write::kHole || w.block != first.block || w.page != first.page + run) break;
-      if (w.page * ps + std::min<std::uint64_t>(ps, length - w.page * ps) > run_limit) break;
       const std::uint64_t n = std::min<std::uint64_t>(ps, length - w.page * ps);  // a block may end mid-page
+      if (w.page * ps + n > run_limit) break;
       iov_[run].iov_base = const_cast<std::byte*>(w.decoded == Write::kInput ? w.content : b.decoded.data() + w.decoded);
       iov_[run].iov_len = static_cast<std::size_t>(n);
       bytes += n;
       ++run;
     }
-    if (!piece) MIGSCOPE_TRY(write_run(first.block, first.page * ps, run, bytes));
-    else if (!piece->dropped) MIGSCOPE_TRY(write_run(first.block, piece->file_offset + (first.page * ps - piece->begin), run, bytes));
+    if (split) {
+      const std::byte* data = first.decoded == Write::kInput ? first.content : b.decoded.data() + first.decoded;
+      MIGSCOPE_TRY(write_split_page(first.block, first.page * ps, data, first_n));
+      run = 1;
+    } else if (!piece->dropped) {
+      MIGSCOPE_TRY(write_run(first.block, piece->file_offset + (first.page * ps - piece->begin), run, bytes));
+    }
     for (std::size_t k = 0; k < run; ++k) {
       const std::uint64_t page = first.page + k;
       std::uint64_t* bits = written_[first.block].ref(page / 64);

@@ -35,7 +35,7 @@ struct BlockTarget {
   };
   int fd = -1;
   std::string name;             ///< the file, for messages
-  std::vector<Piece> pieces;    ///< sorted, covering the block; empty: the block at offset 0
+  std::vector<Piece> pieces;    ///< sorted, covering the block
 };
 
 /// Gives the extractor a target for each block as the stream announces it.
@@ -96,8 +96,11 @@ class StreamingExtractor : public StreamVisitor {
   Status punch(std::uint32_t block, std::uint64_t page);
   Status punch_range(std::uint32_t block, std::uint64_t offset, std::uint64_t n);
   Status write_split_page(std::uint32_t block, std::uint64_t offset, const std::byte* p, std::uint64_t n);
-  /// The piece of `block` holding byte `offset` (nullptr: the block has no pieces).
+  /// The piece of `block` holding byte `offset` (nullptr: past the pieces).
   const BlockTarget::Piece* piece_at(std::uint32_t block, std::uint64_t offset) const noexcept;
+  /// fn(file_offset, block_offset, length) for each written piece of [offset, offset + n).
+  template <typename Fn>
+  Status for_each_piece(std::uint32_t block, std::uint64_t offset, std::uint64_t n, Fn&& fn);
   Error write_error(std::uint32_t block) const;
 
   Bytes file_;
