@@ -20,29 +20,8 @@ struct Reader {
     return *v;
   }
   std::string at(std::string_view name, unsigned i) const { return std::string(name) + "[" + std::to_string(i) + "]"; }
-  /// A field that may sit in a subsection ("cpu/fpu.env.fpc"): matched by its own name.
-  std::uint64_t sub(const std::string& name) const {
-    const auto* raw = cpu.find(name);
-    if (!raw) raw = cpu.find_suffix(name);
-    if (!raw || raw->empty() || raw->size() > 8) {
-      *missing = true;
-      return 0;
-    }
-    std::uint64_t v = 0;
-    for (std::byte b : *raw) v = (v << 8) | static_cast<std::uint8_t>(b);
-    return v;
-  }
   /// A field QEMU writes as zero when the CPU model has none (a subsection not sent).
-  std::uint64_t optional(const std::string& name) const {
-    bool ignore = false;
-    return Reader{cpu, &ignore}.sub(name);
-  }
-  const std::vector<std::byte>* raw(const std::string& name) const {
-    const auto* r = cpu.find(name);
-    if (!r) r = cpu.find_suffix(name);
-    if (!r) *missing = true;
-    return r;
-  }
+  std::uint64_t optional(const std::string& name) const { return cpu.uint(name).value_or(0); }
 };
 
 // target/i386/arch_dump.c
@@ -211,8 +190,7 @@ std::vector<ElfNote> ppc64_notes(const Reader& r, bool big) {
   {
     NoteWriter w(big);
     for (unsigned i = 0; i < 32; ++i) {
-      bool ignore = false;
-      const auto* avr = Reader{r.cpu, &ignore}.raw("cpu/altivec.env.vsr[" + std::to_string(i) + "]");
+      const auto* avr = r.cpu.find_field("cpu/altivec.env.vsr[" + std::to_string(i) + "]");
       if (avr && avr->size() == 16 && big) w.bytes(*avr);  // VsrD(0) then VsrD(1), big-endian: as the stream has them
       else w.zeros(16);
     }

@@ -67,8 +67,13 @@ const std::vector<std::byte>* FlatState::find_suffix(std::string_view suffix) co
   return nullptr;
 }
 
-std::optional<std::uint64_t> FlatState::uint(std::string_view path) const noexcept {
+const std::vector<std::byte>* FlatState::find_field(std::string_view path) const noexcept {
   const auto* raw = find(path);
+  return raw ? raw : find_suffix(path);
+}
+
+std::optional<std::uint64_t> FlatState::uint(std::string_view path) const noexcept {
+  const auto* raw = find_field(path);
   if (!raw || raw->empty() || raw->size() > 8) return std::nullopt;
   std::uint64_t v = 0;
   for (std::byte b : *raw) v = (v << 8) | static_cast<std::uint8_t>(b);

@@ -23,7 +23,9 @@ struct FlatState {
   std::vector<std::pair<std::string, std::vector<std::byte>>> fields;
 
   const std::vector<std::byte>* find(std::string_view path) const noexcept;
-  /// The field as an unsigned integer (its raw bytes big-endian, 1 to 8 of them).
+  /// `path` itself, else a field that ends with it (one in a subsection).
+  const std::vector<std::byte>* find_field(std::string_view path) const noexcept;
+  /// That field as an unsigned integer (its raw bytes big-endian, 1 to 8 of them).
   std::optional<std::uint64_t> uint(std::string_view path) const noexcept;
   /// The first field whose path ends with `suffix` (subsections nest names).
   const std::vector<std::byte>* find_suffix(std::string_view suffix) const noexcept;

@@ -175,16 +175,22 @@ void fill_report(VmcoreReport& report, const GuestLayout& layout, const guest::C
   for (const GuestRange& r : layout.ranges) report.data_bytes += r.length;
 }
 
-}  // namespace
-
-Result<GuestLayout> guest_layout(const Dump& dump, const LayoutOverrides& overrides, std::optional<std::uint64_t> page_size) {
+// The machine facts alone, from one read-once walk (no page is kept).
+Result<guest::MachineFacts> probe_facts(const Dump& dump, std::optional<std::uint64_t> page_size) {
   guest::MachineFactsCollector collector;
   WalkOptions walk;
   walk.page_size = page_size;
   walk.read_once = true;
   walk.release_behind = true;
   MIGSCOPE_TRY(dump.walk(collector, walk));
-  return guest::compute_layout(collector.facts(), overrides);
+  return collector.take();
+}
+
+}  // namespace
+
+Result<GuestLayout> guest_layout(const Dump& dump, const LayoutOverrides& overrides, std::optional<std::uint64_t> page_size) {
+  MIGSCOPE_ASSIGN(const guest::MachineFacts facts, probe_facts(dump, page_size));
+  return guest::compute_layout(facts, overrides);
 }
 
 Result<VmcoreReport> vmcore(const Dump& dump, const VmcoreOptions& options) {
@@ -192,30 +198,22 @@ Result<VmcoreReport> vmcore(const Dump& dump, const VmcoreOptions& options) {
   VmcoreReport report;
   if (options.format == VmcoreFormat::raw) {
     // Pass 1: the map. Pass 2: every page at its address.
-    guest::MachineFactsCollector probe;
-    WalkOptions walk;
-    walk.page_size = options.page_size;
-    walk.read_once = true;
-    walk.release_behind = true;
-    MIGSCOPE_TRY(dump.walk(probe, walk));
-    MIGSCOPE_ASSIGN(GuestLayout layout, guest::compute_layout(probe.facts(), options.layout));
+    MIGSCOPE_ASSIGN(const guest::MachineFacts probed, probe_facts(dump, options.page_size));
+    MIGSCOPE_ASSIGN(GuestLayout layout, guest::compute_layout(probed, options.layout));
     if (layout.ranges.empty())
       return make_error(ErrorCode::unsupported, Error::no_offset, "no RAM block has a guest-physical address: nothing to write");
     MIGSCOPE_ASSIGN(OutputFile out, open_output_file(options.output, options.force));
     RawTarget target(out.fd, options.output, layout);
     MIGSCOPE_ASSIGN(Walked pass, write_pass(dump, target, options));
     // The second pass must have seen the same blocks the map was made of.
-    if (pass.facts.block_names != probe.facts().block_names)
+    if (pass.facts.block_names != probed.block_names)
       return make_error(ErrorCode::corrupt, Error::no_offset, "the stream's RAM blocks differ between two reads of it");
     for (const CopyJob& c : target.copies()) MIGSCOPE_TRY(copy_within(out.fd, c, options.output));
     if (::ftruncate(out.fd, static_cast<off_t>(layout.end())) != 0) return io_error("cannot size", options.output);
     MIGSCOPE_TRY(out.dir.commit());
-    const guest::CoreNotes notes = guest::cpu_notes(layout, pass.facts);
-    fill_report(report, layout, notes);
+    fill_report(report, layout, guest::CoreNotes{});  // a flat image has no notes
     report.summary = std::move(pass.summary);
     report.file_size = layout.end();
-    report.notes = 0;
-    report.cpus = 0;
     return report;
   }
 
