@@ -11,4 +11,5 @@ int cmd_extract(int argc, char** argv);
 int cmd_snapshots(int argc, char** argv);
 int cmd_cat(int argc, char** argv);
 int cmd_vmcore(int argc, char** argv);
+int cmd_diff(int argc, char** argv);
 }  // namespace migscope::tools

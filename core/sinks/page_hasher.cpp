@@ -66,7 +66,7 @@ std::string json_string(std::string_view s) {
 class HashLineWriter {
  public:
   HashLineWriter(const PageIndex& index, const PageHashOptions& options, json::OutBuffer& out, InOrderHasher* first_pass)
-      : index_(index), out_(out), first_pass_(first_pass), ps_(index.page_size()), zeros_(ps_),
+      : index_(index), out_(out), first_pass_(first_pass), listener_(options.listener), ps_(index.page_size()), zeros_(ps_),
         sums_(index.block_count()), prefixes_(index.block_count()), hashed_already_(index.block_count(), false) {
     std::uint64_t budget = options.whole_hash_budget;
     for (std::size_t i = 0; i < sums_.size(); ++i) {
@@ -124,6 +124,17 @@ class HashLineWriter {
 
  private:
   void page_line(std::size_t block, std::uint64_t page, std::uint64_t hash) {
+    BlockHashSummary& s = sums_[block];
+    ++s.pages_sent;
+    // Pages come in order: a spilled index may trim what lies behind.
+    if (page % PageIndex::kChunkPages == 0) index_.note_read_chunk(block);
+    const std::uint64_t e = index_.entry(block, page);
+    const bool zero = PageEntry::kind(e) == PageEntry::zero && (PageEntry::value(e) & 0xff) == 0;
+    if (zero) ++s.zero_pages;
+    if (listener_) {
+      listener_->page(block, page, hash, zero);
+      return;
+    }
     static constexpr char kMid[] = ",\"xxh3\":\"";
     char tail[64];
     char* t = format_u64(tail, page * ps_);
@@ -133,12 +144,6 @@ class HashLineWriter {
     t += 3;
     out_.Write(prefixes_[block]);
     out_.Write({tail, static_cast<std::size_t>(t - tail)});
-    BlockHashSummary& s = sums_[block];
-    ++s.pages_sent;
-    // Pages come in order: a spilled index may trim what lies behind.
-    if (page % PageIndex::kChunkPages == 0) index_.note_read_chunk(block);
-    const std::uint64_t e = index_.entry(block, page);
-    if (PageEntry::kind(e) == PageEntry::zero && (PageEntry::value(e) & 0xff) == 0) ++s.zero_pages;
   }
 
   void feed_zeros_to(std::uint64_t until) {
@@ -215,6 +220,7 @@ class HashLineWriter {
   const PageIndex& index_;
   json::OutBuffer& out_;
   InOrderHasher* first_pass_;
+  PageHashListener* listener_;
   const std::uint64_t ps_;
   std::vector<std::byte> zeros_;
   std::vector<BlockHashSummary> sums_;

@@ -21,6 +21,15 @@ namespace migscope {
 /// The SIMD path the dispatched XXH3 uses on this CPU ("AVX-512", "AVX2", "SSE2").
 std::string_view xxh3_simd_level();
 
+/// Receives every sent page's final XXH3-64 in block then page order, in
+/// place of the JSON lines (diff keeps them per page; nothing is formatted).
+class PageHashListener {
+ public:
+  virtual ~PageHashListener() = default;
+  /// `zero_record`: the page's final record is a zero page with fill 0.
+  virtual void page(std::size_t block, std::uint64_t page, std::uint64_t xxh3, bool zero_record) = 0;
+};
+
 struct PageHashOptions {
   unsigned threads = 1;
   /// How many bytes of blocks the second pass may stream through the
@@ -30,6 +39,8 @@ struct PageHashOptions {
   std::uint64_t whole_hash_budget = std::uint64_t{64} << 30;
   /// `file` is a read-only mapping: keep the resident set bounded.
   bool release_behind = false;
+  /// If set, pages go to it and only the summary lines are written.
+  PageHashListener* listener = nullptr;
 };
 
 class InOrderHasher;

@@ -6,6 +6,7 @@
 
 #include "migscope/bytes.h"    // IWYU pragma: export
 #include "migscope/compat.h"   // IWYU pragma: export
+#include "migscope/diff.h"     // IWYU pragma: export
 #include "migscope/error.h"    // IWYU pragma: export
 #include "migscope/events.h"
 #include "migscope/guest.h"   // IWYU pragma: export

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "migscope/compat.h"
+#include "migscope/diff.h"
 #include "migscope/error.h"
 #include "migscope/guest.h"
 #include "migscope/records.h"
@@ -197,5 +198,31 @@ struct CheckOptions {
 /// -dump-vmstate document and the other a stream description.
 Result<compat::CheckReport> check(const VmstateInput& src, const VmstateInput& dest,
                                   const compat::RenameTable& renames, const CheckOptions& options = {});
+
+// ---- diff: two dumps (or a dump and a state document) compared ------------------
+
+/// One side of a diff: an opened dump, or the text of a state JSON document
+/// (what `state` writes: device state only, no RAM).
+struct DiffInput {
+  const Dump* dump = nullptr;
+  std::string state_json;
+  std::string name;  ///< as given (it names the side in the report)
+};
+
+struct DiffOptions {
+  std::vector<std::string> ignores;  ///< path globs of fields not to compare
+  bool default_ignores = true;       ///< add diff::default_ignores()
+  bool pages = false;                ///< list every differing page
+  unsigned threads = 1;              ///< per side; output never depends on it
+  bool parallel = true;              ///< read the two dumps at the same time
+};
+
+/// Whether `path` holds a JSON document (its first non-blank byte is '{').
+bool looks_like_state_json(const std::string& path);
+
+/// Compare A and B. On error, `failed` (if given) receives the name of the
+/// input that caused it.
+Result<diff::DiffReport> diff(const DiffInput& a, const DiffInput& b, const DiffOptions& options,
+                              std::string* failed = nullptr);
 
 }  // namespace migscope::ops
