@@ -7,6 +7,7 @@
 // that is not one, 5 malformed JSON, 7 I/O (tools/exit_codes.h).
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -35,6 +36,9 @@ struct CheckOptions {
   std::string write_baseline;
   std::string fail_on = "warning";
   std::string output;
+  std::vector<std::string> against;
+  std::vector<std::string> capabilities;
+  bool capabilities_given = false;
 };
 
 int write_file(const std::string& path, const std::string& text) {
@@ -54,10 +58,83 @@ void print_help(const po::options_description& visible) {
                "migration streams / vmdesc JSON files (their VMDESCRIPTION trailers are compared:\n"
                "what was actually sent, compat properties included).\n\n"
             << visible
+            << "\nmigscope check DUMP --against DEST [--against DEST2]: would DUMP (any input: stream,\n"
+               "libvirt save, compressed, qcow2 snapshot) load into the destination? DEST is the\n"
+               "destination's -dump-vmstate (binary and machine type: versions, subsections) and/or a\n"
+               "stream saved by the destination's own VM configuration (device set, RAM blocks,\n"
+               "configuration and footer settings, field layout). One finding per reason QEMU's loader\n"
+               "would refuse it, with the line QEMU prints; the questions DEST could not decide; a\n"
+               "verdict line. With --against, --fail-on defaults to error: exit 0 = would load.\n"
+               "example: migscope check saved.mig --against dest.vmstate.json --against dest-empty.mig\n"
             << "\nSeverities: info (machine type, subsection only in dest), warning (section absent\n"
                "from dest, size or subsection differences static dumps often get wrong), error\n"
                "(dest cannot load what src sends). Exit status: 0 no failing finding, 1 failing\n"
                "findings, 2 usage, 3 not a stream, 5 malformed input, 7 I/O error.\n";
+}
+
+int emit_report(const CheckOptions& o, const compat::CheckReport& report, compat::ReportOptions& ropts) {
+  ropts.src_name = o.src;
+  ropts.dest_name = o.dest;
+  ropts.reverse = o.reverse;
+  ropts.fail_on_name = "--fail-on";
+  std::string text = o.format == "json"    ? compat::render_json(report, ropts)
+                     : o.format == "junit" ? compat::render_junit(report, ropts)
+                                           : compat::render_text(report, ropts);
+  if (int rc = write_file(o.output.empty() ? "-" : o.output, text); rc != exit_ok) return rc;
+  // The text report ends with the summary; other formats get it on stderr.
+  if (o.format != "text" || !o.output.empty()) {
+    std::fprintf(stderr, "%s\n", compat::summary_line(report, ropts).c_str());
+    if (report.load_check) std::fprintf(stderr, "verdict: %s\n", compat::load_verdict(report).c_str());
+  }
+  if (!o.write_baseline.empty())
+    if (int rc = write_file(o.write_baseline, compat::write_baseline(report)); rc != exit_ok) return rc;
+  return compat::summarize(report, ropts).failing ? exit_findings : exit_ok;
+}
+
+int check_against(CheckOptions& o) {
+  if (o.format != "text" && o.format != "json" && o.format != "junit")
+    return report_usage(kProg, "--format must be text, json or junit, not '" + o.format + "'");
+  compat::ReportOptions ropts;
+  if (!compat::parse_severity(o.fail_on, ropts.fail_on))
+    return report_usage(kProg, "--fail-on must be info, warning or error, not '" + o.fail_on + "'");
+  compat::Baseline baseline;
+  if (!o.baseline.empty()) {
+    auto parsed = ops::load_baseline(o.baseline);
+    if (!parsed.ok()) return report_error(kProg, o.baseline, parsed.error());
+    baseline = std::move(parsed).value();
+    ropts.baseline = &baseline;
+  }
+  auto dump = Dump::open(o.src);
+  if (!dump.ok()) return report_error(kProg, o.src, dump.error());
+  auto facts = ops::load_facts(*dump);
+  if (!facts.ok()) return report_error(kProg, o.src, facts.error());
+
+  std::optional<compat::VmstateDump> vmstate;
+  std::optional<compat::LoadFacts> dest_stream;
+  for (const auto& path : o.against) {
+    if (ops::looks_like_state_json(path)) {
+      if (vmstate) return report_usage(kProg, "--against: give at most one -dump-vmstate file");
+      auto parsed = ops::load_vmstate_dump(path);
+      if (!parsed.ok()) return report_error(kProg, path, parsed.error());
+      vmstate = std::move(parsed).value();
+      continue;
+    }
+    if (dest_stream) return report_usage(kProg, "--against: give at most one destination stream");
+    auto d = Dump::open(path);
+    if (!d.ok()) return report_error(kProg, path, d.error());
+    auto f = ops::load_facts(*d);
+    if (!f.ok()) return report_error(kProg, path, f.error());
+    dest_stream = std::move(f).value();
+  }
+  compat::LoadTarget target;
+  target.vmstate = vmstate ? &*vmstate : nullptr;
+  target.stream = dest_stream ? &*dest_stream : nullptr;
+  if (o.capabilities_given) target.capabilities = o.capabilities;
+  auto checked = compat::check_load(*facts, target);
+  if (!checked.ok()) return report_error(kProg, o.src, checked.error());
+  o.dest.clear();
+  for (const auto& path : o.against) o.dest += (o.dest.empty() ? "" : " + ") + path;
+  return emit_report(o, *checked, ropts);
 }
 
 }  // namespace
@@ -76,7 +153,11 @@ int cmd_check(int argc, char** argv) {
       ("write-baseline", po::value(&o.write_baseline)->value_name("FILE"), "record every finding's id in FILE")
       ("fail-on", po::value(&o.fail_on)->value_name("SEVERITY"),
        "lowest severity that fails: info|warning|error (default warning)")
-      ("output,o", po::value(&o.output)->value_name("FILE"), "write the report to FILE instead of stdout");
+      ("output,o", po::value(&o.output)->value_name("FILE"), "write the report to FILE instead of stdout")
+      ("against", po::value(&o.against)->value_name("DEST")->composing(),
+       "check that the dump SRC would load into DEST: a -dump-vmstate file and/or a stream of the destination's configuration (repeatable)")
+      ("capability", po::value(&o.capabilities)->value_name("NAME")->composing(),
+       "with --against: a migration capability the destination will have set (repeatable; default: what DEST's stream shows)");
   po::options_description hidden;
   hidden.add_options()
       ("src", po::value(&o.src))
@@ -96,6 +177,13 @@ int cmd_check(int argc, char** argv) {
   if (vm.count("help")) {
     print_help(visible);
     return exit_ok;
+  }
+  o.capabilities_given = vm.count("capability") > 0;
+  if (!o.against.empty()) {
+    if (!o.dest.empty()) return report_usage(kProg, "--against takes the place of DEST: give one input, the dump");
+    if (o.src.empty()) return report_usage(kProg, "--against needs the dump to check: migscope check DUMP --against DEST");
+    if (!vm.count("fail-on")) o.fail_on = "error";
+    return check_against(o);
   }
   if (o.src.empty() || o.dest.empty()) return report_usage(kProg, "need two inputs: SRC DEST");
   if (o.format != "text" && o.format != "json" && o.format != "junit")
@@ -129,20 +217,7 @@ int cmd_check(int argc, char** argv) {
   }
   const compat::CheckReport& report = checked.value();
 
-  ropts.src_name = o.src;
-  ropts.dest_name = o.dest;
-  ropts.reverse = o.reverse;
-  ropts.fail_on_name = "--fail-on";
-  std::string text = o.format == "json"    ? compat::render_json(report, ropts)
-                     : o.format == "junit" ? compat::render_junit(report, ropts)
-                                           : compat::render_text(report, ropts);
-  if (int rc = write_file(o.output.empty() ? "-" : o.output, text); rc != exit_ok) return rc;
-  // The text report ends with the summary; other formats get it on stderr.
-  if (o.format != "text" || !o.output.empty())
-    std::fprintf(stderr, "%s\n", compat::summary_line(report, ropts).c_str());
-  if (!o.write_baseline.empty())
-    if (int rc = write_file(o.write_baseline, compat::write_baseline(report)); rc != exit_ok) return rc;
-  return compat::summarize(report, ropts).failing ? exit_findings : exit_ok;
+  return emit_report(o, report, ropts);
 }
 
 }  // namespace migscope::tools

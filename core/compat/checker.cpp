@@ -39,6 +39,20 @@ std::string_view finding_kind_name(FindingKind k) noexcept {
     case FindingKind::subsection_added: return "subsection_added";
     case FindingKind::type_mismatch: return "type_mismatch";
     case FindingKind::page_size_mismatch: return "page_size_mismatch";
+    case FindingKind::load_configuration: return "load_configuration";
+    case FindingKind::load_machine: return "load_machine";
+    case FindingKind::load_capability: return "load_capability";
+    case FindingKind::load_uuid: return "load_uuid";
+    case FindingKind::load_page_bits: return "load_page_bits";
+    case FindingKind::load_command: return "load_command";
+    case FindingKind::load_section: return "load_section";
+    case FindingKind::load_version: return "load_version";
+    case FindingKind::load_subsection: return "load_subsection";
+    case FindingKind::load_fields: return "load_fields";
+    case FindingKind::load_footer: return "load_footer";
+    case FindingKind::load_ramblock: return "load_ramblock";
+    case FindingKind::load_ram_size: return "load_ram_size";
+    case FindingKind::load_page_kind: return "load_page_kind";
   }
   return "unknown";
 }
@@ -49,7 +63,7 @@ bool is_upstream_kind(FindingKind k) noexcept {
     case FindingKind::subsection_added:
     case FindingKind::type_mismatch:
     case FindingKind::page_size_mismatch: return false;
-    default: return true;
+    default: return k < FindingKind::load_configuration;
   }
 }
 

@@ -105,9 +105,19 @@ std::string render_text(const CheckReport& report, const ReportOptions& opts) {
     out += f.id;
     out += is_baselined(f, opts) ? ", baselined]\n" : "]\n";
   }
+  for (const auto& u : report.undecided) out += "undecided: " + u + "\n";
   out += summary_line(report, opts);
   out += '\n';
+  if (report.load_check) out += "verdict: " + load_verdict(report) + "\n";
   return out;
+}
+
+std::string load_verdict(const CheckReport& report) {
+  std::size_t reasons = 0;
+  for (const auto& f : report.findings)
+    if (f.severity == Severity::error) ++reasons;
+  if (reasons == 0) return "would load";
+  return "would fail to load: " + std::to_string(reasons) + (reasons == 1 ? " reason" : " reasons");
 }
 
 namespace {
@@ -156,6 +166,12 @@ std::string render_json(const CheckReport& report, const ReportOptions& opts) {
     kv(out, "src", f.src);
     kv(out, "dest", f.dest);
     kv(out, "message", f.message);
+    if (report.load_check) {
+      kv(out, "qemu_error", f.qemu_error);
+      out += "\"offset\": ";
+      out += f.offset == ~std::uint64_t{0} ? std::string("null") : std::to_string(f.offset);
+      out += ", ";
+    }
     out += "\"upstream\": ";
     out += is_upstream_kind(f.kind) ? "true" : "false";
     out += ", \"baselined\": ";
@@ -165,6 +181,16 @@ std::string render_json(const CheckReport& report, const ReportOptions& opts) {
     out += '}';
   }
   out += first ? "],\n" : "\n  ],\n";
+  if (report.load_check) {
+    out += "  ";
+    kv(out, "verdict", load_verdict(report), false);
+    out += ",\n  \"undecided\": [";
+    for (std::size_t i = 0; i < report.undecided.size(); ++i) {
+      if (i) out += ", ";
+      append_json_string(out, report.undecided[i]);
+    }
+    out += "],\n";
+  }
   out += "  \"summary\": {";
   kn(out, "total", s.total);
   kn(out, "error", s.by_severity[2]);

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <unordered_set>
 
 #include "json/json_util.h"
 
@@ -335,16 +336,18 @@ Result<VmstateDump> build_vmdesc(const rapidjson::Document& doc, const ParseLimi
     MIGSCOPE_ASSIGN(auto section, parser.device((*devices)[i], dat.element(i)));
     dump.sections.push_back(std::move(section));
   }
-  dump.reindex();
-  // Two devices with the same idstr and instance id cannot both be loaded;
-  // keep the first so lookups stay deterministic, and say so in a path error
-  // only if the document claims it (it never does for a QEMU-written trailer).
+  // Two devices with the same idstr and instance id: QEMU writes that (7.2,
+  // three `-netdev user`: three "slirp" sections, instance 0) and its loader's
+  // find_se() then gives every one of them to the first. Keep the first.
   if (dump.sections.size() > 1) {
-    std::unordered_map<std::string, std::size_t> seen;
-    for (std::size_t i = 0; i < dump.sections.size(); ++i)
-      if (!seen.emplace(dump.sections[i].key, i).second)
-        return json::path_error(dat, "two devices named \"" + dump.sections[i].key + "\"");
+    std::unordered_set<std::string> seen;
+    std::vector<VmsdSection> kept;
+    kept.reserve(dump.sections.size());
+    for (auto& s : dump.sections)
+      if (seen.insert(s.key).second) kept.push_back(std::move(s));
+    dump.sections = std::move(kept);
   }
+  dump.reindex();
   return dump;
 }
 

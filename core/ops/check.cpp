@@ -1,7 +1,12 @@
 // check: loading the documents (streams recognised by their first bytes,
 // their vmdesc trailers compared) and running the checker.
+#include "json/py_writer.h"
+#include "json/python_dump.h"
 #include "migscope/ops.h"
+#include "ops/incomplete_save.h"
+#include "stream/format.h"
 #include "stream/open.h"
+#include "vmdesc/vmdesc.h"
 
 namespace migscope::ops {
 
@@ -48,6 +53,89 @@ Result<compat::CheckReport> check(const VmstateInput& src, const VmstateInput& d
   const auto& s = options.reverse ? dest.dump : src.dump;
   const auto& d = options.reverse ? src.dump : dest.dump;
   return compat::check_vmstate(s, d, renames);
+}
+
+}  // namespace migscope::ops
+
+namespace migscope::ops {
+
+namespace {
+
+class LoadFactsCollector : public StreamVisitor {
+ public:
+  explicit LoadFactsCollector(compat::LoadFacts& f) : f_(f) {}
+  Status on_configuration(const Configuration& c) override {
+    f_.has_configuration = true;
+    f_.configuration_offset = c.offset;
+    f_.machine.assign(c.machine);
+    f_.target_page_bits = c.target_page_bits;
+    for (auto cap : c.capabilities) f_.capabilities.emplace_back(cap);
+    if (c.uuid) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      std::string u;
+      for (std::byte b : *c.uuid) {
+        u += kHex[static_cast<unsigned>(b) >> 4];
+        u += kHex[static_cast<unsigned>(b) & 15];
+      }
+      f_.uuid = std::move(u);
+    }
+    return {};
+  }
+  Status on_command(const Command& c) override {
+    f_.commands.push_back({c.offset, c.cmd, static_cast<std::uint16_t>(c.payload.size())});
+    return {};
+  }
+  Status on_section(const SectionEvent& ev) override {
+    if (ev.type != wire::kSectionStart && ev.type != wire::kSectionFull) return {};
+    compat::LoadFacts::Section s;
+    s.offset = ev.offset;
+    s.end = ev.end;
+    s.idstr.assign(ev.info->idstr);
+    s.instance = ev.info->instance_id;
+    s.version = ev.info->version_id;
+    s.has_footer = ev.has_footer;
+    s.device = ev.info->kind == SectionKind::device;
+    f_.sections.push_back(std::move(s));
+    return {};
+  }
+  Status on_ram_blocks(const SectionInfo&, std::span<const RamBlock> blocks) override {
+    f_.blocks.clear();
+    for (const auto& b : blocks) f_.blocks.push_back({b.header_offset, std::string(b.name), b.length});
+    return {};
+  }
+  Status on_pages(std::span<const RamBlock>, std::span<const PageRecord> pages) override {
+    if (f_.first_compressed_page && f_.first_xbzrle_page) return {};
+    for (const auto& p : pages) {
+      if (p.kind == PageKind::compressed && !f_.first_compressed_page) f_.first_compressed_page = p.file_offset;
+      if (p.kind == PageKind::xbzrle && !f_.first_xbzrle_page) f_.first_xbzrle_page = p.file_offset;
+    }
+    return {};
+  }
+
+ private:
+  compat::LoadFacts& f_;
+};
+
+}  // namespace
+
+Result<compat::LoadFacts> load_facts(const Dump& dump) {
+  if (auto refused = refuse_incomplete_save(dump, /*can_keep_going=*/false)) return *refused;
+  compat::LoadFacts facts;
+  LoadFactsCollector collector(facts);
+  WalkOptions once;
+  once.read_once = true;
+  MIGSCOPE_ASSIGN(WalkSummary summary, dump.walk(collector, once));
+  facts.footers = summary.footers;
+  if (const auto& v = dump.stream().vmdesc) {
+    std::string text;
+    json::OutBuffer out(&text);
+    json::PyWriter w(out);
+    json::write_python_json(w, v->root());
+    w.end_document();
+    out.Flush();
+    facts.vmdesc_json = std::move(text);
+  }
+  return facts;
 }
 
 }  // namespace migscope::ops

@@ -187,6 +187,21 @@ enum class FindingKind : std::uint8_t {
   subsection_added,      ///< dest knows a subsection src lacks (matters for the reverse direction)
   type_mismatch,         ///< vmdesc field types differ
   page_size_mismatch,    ///< vmdesc page sizes differ
+  // Loading a real dump into a destination (check_load): QEMU's loader rules.
+  load_configuration,    ///< configuration section present on one side only
+  load_machine,          ///< the machine type received differs from the destination's
+  load_capability,       ///< a validated capability differs, or is unknown to the destination
+  load_uuid,             ///< validate-uuid: the UUIDs differ (or the destination has none)
+  load_page_bits,        ///< target page bits differ
+  load_command,          ///< a command the destination's QEMU does not know, or cannot obey
+  load_section,          ///< a section (idstr, instance) the destination does not have
+  load_version,          ///< a section or subsection version outside the destination's range
+  load_subsection,       ///< a subsection in the dump the destination's description does not know
+  load_fields,           ///< the fields sent do not fit the destination's description
+  load_footer,           ///< section footers on one side only
+  load_ramblock,         ///< a RAM block the destination does not have
+  load_ram_size,         ///< a RAM block of another size
+  load_page_kind,        ///< page records the destination is not set up to accept (compressed pages)
 };
 
 std::string_view finding_kind_name(FindingKind k) noexcept;
@@ -206,12 +221,17 @@ struct Finding {
   std::string upstream_text;  ///< exactly what upstream prints (may lack the newline, or be empty)
   bool upstream_counted = false;  ///< upstream bumps its error count for it
   std::string id;           ///< stable id: hash of kind, section, path, field, src, dest
+  std::string qemu_error;   ///< load checks: the line a QEMU destination prints for it, if any
+  std::uint64_t offset = ~std::uint64_t{0};  ///< load checks: where in the dump (no offset: ~0)
 };
 
 struct CheckReport {
   std::vector<Finding> findings;
   std::vector<std::string> sections;  ///< src sections checked, in order (the machine entry excluded)
   std::string src_machine, dest_machine;
+  /// A load check (check_load): the verdict is "would load" unless an error finding exists.
+  bool load_check = false;
+  std::vector<std::string> undecided;  ///< questions the destination's description could not decide
 
   /// Upstream's stdout: the concatenated upstream texts.
   std::string upstream_output() const;
@@ -228,6 +248,65 @@ CheckReport check_vmstate(const VmstateDump& src, const VmstateDump& dest, const
 /// QEMU's streams for the same guest. Errors name the document and JSON path.
 Result<CheckReport> compare_vmdesc(std::string_view src_json, std::string_view dest_json,
                                    const RenameTable& renames);
+
+// ---- load check
+// Will a real dump load into a destination QEMU? The dump's facts (what its
+// stream actually holds) against what is known of the destination: its
+// -dump-vmstate (the binary and machine type: section versions, subsections),
+// a stream made by the destination's own VM configuration (device set, RAM
+// blocks, configuration and footer settings, field layout), and the
+// capabilities it will have set. QEMU's loader rules (migration/savevm.c
+// qemu_loadvm_state, qemu_loadvm_section_start_full, vmstate_load_state,
+// vmstate_subsection_load, migration/ram.c ram_load) in stream order: the
+// first error finding is what QEMU would stop at.
+
+/// What a stream holds, as its walk saw it (the dump, or the destination's own stream).
+struct LoadFacts {
+  bool has_configuration = false;
+  std::uint64_t configuration_offset = 0;
+  std::string machine;
+  std::optional<std::uint32_t> target_page_bits;  ///< the configuration's subsection, if sent
+  std::vector<std::string> capabilities;          ///< the configuration's capabilities subsection
+  std::optional<std::string> uuid;                ///< the configuration's uuid (32 hex digits)
+  bool footers = false;
+  struct Section {
+    std::uint64_t offset = 0;
+    std::uint64_t end = 0;  ///< first byte after its footer
+    std::string idstr;
+    std::uint32_t instance = 0, version = 0;
+    bool has_footer = false;
+    bool device = false;  ///< decoded through a description
+  };
+  std::vector<Section> sections;  ///< START and FULL headers, in stream order
+  struct Block {
+    std::uint64_t offset = 0;  ///< of its MEM_SIZE entry
+    std::string name;
+    std::uint64_t length = 0;
+  };
+  std::vector<Block> blocks;
+  struct Command {
+    std::uint64_t offset = 0;
+    std::uint16_t cmd = 0, length = 0;
+  };
+  std::vector<Command> commands;
+  std::optional<std::uint64_t> first_compressed_page;  ///< offset of the first COMPRESS_PAGE record
+  std::optional<std::uint64_t> first_xbzrle_page;
+  std::optional<std::string> vmdesc_json;  ///< the description (trailer or given), if any
+};
+
+struct LoadTarget {
+  const VmstateDump* vmstate = nullptr;  ///< the destination's -dump-vmstate, if given
+  const LoadFacts* stream = nullptr;     ///< a stream made by the destination's configuration, if given
+  /// Capabilities the destination will have set; unset: what its stream shows (else none).
+  std::optional<std::vector<std::string>> capabilities;
+};
+
+/// Check that `dump` would load into `dest`. At least one of dest.vmstate
+/// and dest.stream must be set. Errors: a description that does not parse.
+Result<CheckReport> check_load(const LoadFacts& dump, const LoadTarget& dest);
+
+/// "would load" or "would fail to load: N reasons".
+std::string load_verdict(const CheckReport& report);
 
 /// The stable id of a finding from its identifying fields.
 std::string finding_id(const Finding& f);

@@ -190,6 +190,10 @@ Result<compat::RenameTable> builtin_renames(bool use_builtin);
 Status load_renames(const std::string& path, compat::RenameTable& table);
 Result<compat::Baseline> load_baseline(const std::string& path);
 
+/// What the stream of `dump` holds, for a load check (compat::check_load):
+/// one read-once walk. An incomplete or damaged stream is an error.
+Result<compat::LoadFacts> load_facts(const Dump& dump);
+
 struct CheckOptions {
   bool reverse = false;  ///< check migration from dest to src
 };
