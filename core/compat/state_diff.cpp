@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 
 #include <map>
+#include <tuple>
 #include <unordered_map>
 
 #include <rapidjson/writer.h>
@@ -206,10 +207,15 @@ Result<StateDiff> diff_states(const StateDocument& a, const StateDocument& b, co
 
   StateDiff out;
   Comparer cmp(out, options);
-  std::map<std::pair<std::string_view, std::uint32_t>, std::size_t> in_b;
+  // QEMU may send one (idstr, instance) more than once (7.2: a "slirp"
+  // section 0 per -netdev user): the n-th of A is matched with the n-th of B.
+  using Key = std::tuple<std::string_view, std::uint32_t, std::size_t>;
+  std::map<std::pair<std::string_view, std::uint32_t>, std::size_t> seen_a, seen_b;
+  std::map<Key, std::size_t> in_b;
   for (std::size_t i = 0; i < sb.size(); ++i)
     if (!skipped(sb[i])) {
-      in_b.emplace(std::pair<std::string_view, std::uint32_t>{sb[i].idstr, sb[i].instance}, i);
+      const std::size_t n = seen_b[{sb[i].idstr, sb[i].instance}]++;
+      in_b.emplace(Key{sb[i].idstr, sb[i].instance, n}, i);
       ++out.sections_b;
     }
   std::vector<bool> matched(sb.size(), false);
@@ -217,7 +223,8 @@ Result<StateDiff> diff_states(const StateDocument& a, const StateDocument& b, co
   for (const Section& s : sa) {
     if (skipped(s)) continue;
     ++out.sections_a;
-    auto f = in_b.find({s.idstr, s.instance});
+    const std::size_t n = seen_a[{s.idstr, s.instance}]++;
+    auto f = in_b.find(Key{s.idstr, s.instance, n});
     if (f == in_b.end() || matched[f->second]) {
       cmp.add(diff::DiffKind::section_only_a, s.key, "present", "absent");
       continue;
