@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include <unistd.h>
@@ -446,6 +447,98 @@ TEST_F(Cli, VmcoreUsageAndDamage) {
   r = run("vmcore " + quote(p) + " -o " + quote(out) + " --machine sbsa-ref --place pc.ram@0x10000000000");
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("0x0000010000000000 0x0000010000ffffff 0x1000000      pc.ram +0x0"), std::string::npos) << r.out;
+}
+
+
+// --- diff and check --against -------------------------------------------------
+
+TEST_F(Cli, DiffExitsLikeDiff1) {
+  const std::string a = binary_dir() + "/corpus/diff/running-1.mig", b = binary_dir() + "/corpus/diff/running-2.mig";
+  if (!fs::is_regular_file(a)) GTEST_SKIP() << "corpus not built";
+  CommandRun r = run("diff " + quote(a) + " " + quote(a));
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(count_lines(r.out), 1) << r.out;
+  r = run("diff " + quote(a) + " " + quote(b));
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.out.find("ram: pc.ram 0x100000-0x12ffff: 48 pages differ"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cpu (5)/env.regs[3]: "), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("timer (0)/"), std::string::npos) << r.out;  // a default ignore
+  r = run("diff " + quote(a) + " " + quote(b) + " --no-default-ignores --ignore 'cpu (*)' --ignore 'mc146818rtc (*)'");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("timer (0)/cpu_ticks_offset"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("cpu (5)/"), std::string::npos) << r.out;
+  // jsonl with --pages: one line per differing page, each an object with a kind.
+  r = run("diff " + quote(a) + " " + quote(b) + " --format jsonl --pages");
+  EXPECT_EQ(r.status, 1);
+  int pages = 0;
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    ASSERT_TRUE(is_valid_json(line)) << line;
+    if (line.find("\"kind\":\"ram-page\",\"block\":\"pc.ram\",\"offset\":") != std::string::npos) ++pages;
+  }
+  EXPECT_EQ(pages, 52);
+  EXPECT_NE(r.err.find("migscope diff: "), std::string::npos);  // the summary on stderr
+  // A dump against its own state JSON.
+  r = run("state " + quote(a) + " > " + quote((dir_ / "a.json").string()));
+  ASSERT_EQ(r.status, 0);
+  r = run("diff " + quote((dir_ / "a.json").string()) + " " + quote(a));
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("RAM not compared (a state document holds no RAM)"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, DiffErrorsNameTheInputAndExitAtLeast2) {
+  const std::string a = binary_dir() + "/corpus/diff/running-1.mig";
+  if (!fs::is_regular_file(a)) GTEST_SKIP() << "corpus not built";
+  CommandRun r = run("diff " + quote(a));
+  EXPECT_EQ(r.status, 2);
+  r = run("diff " + quote(a) + " " + quote(a) + " " + quote(a));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("takes two inputs"), std::string::npos) << r.err;
+  r = run("diff " + quote(a) + " " + quote(a) + " --format yaml");
+  EXPECT_EQ(r.status, 2);
+  r = run("diff " + quote(a) + " /nonexistent/b.mig");
+  EXPECT_EQ(r.status, 7) << r.err;
+  EXPECT_NE(r.err.find("/nonexistent/b.mig"), std::string::npos) << r.err;
+  const std::string whole = read_file(a);
+  const std::string cut = write("cut.mig", whole.substr(0, whole.size() / 2));
+  r = run("diff " + quote(a) + " " + quote(cut));
+  EXPECT_EQ(r.status, 5) << r.err;
+  EXPECT_NE(r.err.find(cut), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("at 0x"), std::string::npos) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  const std::string bad = write("bad.json", "{\"cpu (1)\": [");
+  r = run("diff " + quote(bad) + " " + quote(a));
+  EXPECT_EQ(r.status, 5) << r.err;
+  EXPECT_NE(r.err.find("bad.json"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, CheckAgainstGivesAVerdictAndExits0OnlyForALoadableDump) {
+  const std::string loads = binary_dir() + "/corpus/loads/dests/";
+  const std::string src = corpus_stream(), smp4 = corpus_stream("x86_64-q35-7.2-smp4");
+  if (src.empty() || !fs::is_regular_file(loads + "q35-7.2.mig")) GTEST_SKIP() << "corpus not built";
+  const std::string against = " --against " + quote(loads + "q35-7.2.mig") + " --against " + quote(loads + "pc-q35-7.2.vmstate.json");
+  CommandRun r = run("check " + quote(src) + against);
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("verdict: would load\n"), std::string::npos) << r.out;
+  r = run("check " + quote(smp4) + against);
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("Unknown savevm section or instance 'cpu_common' 1."), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("verdict: would fail to load: "), std::string::npos) << r.out;
+  // Against a -dump-vmstate of another machine version: refused with QEMU's words.
+  r = run("check " + quote(src) + " --against " + quote(loads + "pc-q35-7.1.vmstate.json") + " --format json");
+  EXPECT_EQ(r.status, 1);
+  ASSERT_TRUE(is_valid_json(r.out)) << r.out;
+  EXPECT_NE(r.out.find("\"qemu_error\": \"Machine type received is 'pc-q35-7.2' and local is 'pc-q35-7.1'\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"undecided\": ["), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("verdict: would fail to load: 1 reason"), std::string::npos) << r.err;
+  // Usage: --against takes DEST's place; a missing destination is named.
+  r = run("check " + quote(src) + " " + quote(src) + against);
+  EXPECT_EQ(r.status, 2);
+  r = run("check " + quote(src) + " --against /nonexistent/dest.mig");
+  EXPECT_EQ(r.status, 7) << r.err;
+  EXPECT_NE(r.err.find("/nonexistent/dest.mig"), std::string::npos) << r.err;
 }
 
 }  // namespace
