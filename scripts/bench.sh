@@ -6,7 +6,11 @@
 #   scripts/bench.sh STREAM [--raw RAM.img] [--upstream analyze-migration.py]
 #                    [--runs N] [--upstream-runs N] [--threads N] [--build DIR]
 #                    [--workdir DIR] [--only MODES] [--json FILE] [--bench] [--recache]
+#                    [--other STREAM2]
 #
+# --other STREAM2 (another save of the same guest, e.g. bench/make-big-stream.sh
+# OUTDIR 4 1) adds `diff STREAM STREAM2` against `hash` on both (one after the
+# other), and `check STREAM --against STREAM2` against `info` on both.
 # Hot page cache: STREAM and RAM.img are read with cat before the first run.
 # --recache first drops them from the page cache (dd iflag=nocache), so they
 # are cached as a reader finds a file it read from disk: in large folios on
@@ -21,10 +25,11 @@ set -euo pipefail
 
 usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
-stream="" raw="" upstream="" runs=5 upstream_runs="" threads="" build="" workdir="" only="" json="" micro=0 recache=0
+stream="" other="" raw="" upstream="" runs=5 upstream_runs="" threads="" build="" workdir="" only="" json="" micro=0 recache=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --raw) raw=$2; shift 2 ;;
+    --other) other=$2; shift 2 ;;
     --upstream) upstream=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --upstream-runs) upstream_runs=$2; shift 2 ;;
@@ -43,6 +48,7 @@ done
 [ -n "$stream" ] || usage 2
 [ -f "$stream" ] || { echo "bench.sh: $stream: no such file" >&2; exit 2; }
 [ -z "$raw" ] || [ -f "$raw" ] || { echo "bench.sh: $raw: no such file" >&2; exit 2; }
+[ -z "$other" ] || [ -f "$other" ] || { echo "bench.sh: $other: no such file" >&2; exit 2; }
 [ -z "$upstream" ] || [ -f "$upstream" ] || { echo "bench.sh: $upstream: no such file" >&2; exit 2; }
 upstream_runs=${upstream_runs:-$runs}
 threads=${threads:-$(nproc)}
@@ -54,7 +60,7 @@ if [ ! -x /usr/bin/time ]; then
   echo "bench.sh: installing GNU time" >&2
   apt-get install -y time >/dev/null
 fi
-stream=$(realpath "$stream"); [ -z "$raw" ] || raw=$(realpath "$raw"); [ -z "$upstream" ] || upstream=$(realpath "$upstream")
+stream=$(realpath "$stream"); [ -z "$other" ] || other=$(realpath "$other"); [ -z "$raw" ] || raw=$(realpath "$raw"); [ -z "$upstream" ] || upstream=$(realpath "$upstream")
 workdir=${workdir:-$(dirname "$stream")}
 tmp=$(mktemp -d "$workdir/.migscope-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT; trap 'exit 130' INT TERM
@@ -68,6 +74,7 @@ add cat; add xxhsum
 [ -z "$raw" ] || add cp
 add info; add state; add hash-j1; add "hash-j$threads"; add extract-j1; add "extract-j$threads"
 add "vmcore-j$threads"; add "vmcore-raw-j$threads"
+if [ -n "$other" ]; then add "hash-both-j$threads"; add diff; add info-both; add check-against; fi
 if [ -n "$upstream" ]; then add up-state; add up-x; fi
 if [ -n "$only" ]; then
   declare -a keep=()
@@ -86,7 +93,12 @@ run_once() {
     cp) /usr/bin/time -o "$tf" -f '%e %M' cp --sparse=always "$raw" "$out/ram.img" ;;
     info) /usr/bin/time -o "$tf" -f '%e %M' "$migscope" info "$stream" >/dev/null ;;
     state) /usr/bin/time -o "$tf" -f '%e %M' "$migscope" state "$stream" >/dev/null ;;
+    hash-both-j*) /usr/bin/time -o "$tf" -f '%e %M' sh -c '"$0" hash -j "$1" "$2" >/dev/null && "$0" hash -j "$1" "$3" >/dev/null' \
+                    "$migscope" "${m#hash-both-j}" "$stream" "$other" ;;
     hash-j*) /usr/bin/time -o "$tf" -f '%e %M' "$migscope" hash -j "${m#hash-j}" "$stream" >/dev/null ;;
+    diff) /usr/bin/time -o "$tf" -f '%e %M' "$migscope" diff "$stream" "$other" >/dev/null || [ $? = 1 ] ;;
+    info-both) /usr/bin/time -o "$tf" -f '%e %M' sh -c '"$0" info "$1" >/dev/null && "$0" info "$2" >/dev/null' "$migscope" "$stream" "$other" ;;
+    check-against) /usr/bin/time -o "$tf" -f '%e %M' "$migscope" check "$stream" --against "$other" >/dev/null || [ $? = 1 ] ;;
     extract-j*) /usr/bin/time -o "$tf" -f '%e %M' "$migscope" extract -j "${m#extract-j}" "$stream" -o "$out/x" >/dev/null ;;
     vmcore-raw-j*) /usr/bin/time -o "$tf" -f '%e %M' "$migscope" vmcore --format raw -j "${m#vmcore-raw-j}" "$stream" -o "$out/x.raw" >/dev/null 2>&1 ;;
     vmcore-j*) /usr/bin/time -o "$tf" -f '%e %M' "$migscope" vmcore -j "${m#vmcore-j}" "$stream" -o "$out/x.core" >/dev/null 2>&1 ;;
@@ -140,7 +152,11 @@ desc() {
     cp) echo '`cp --sparse=always RAW`' ;;
     info) echo '`migscope info`' ;;
     state) echo '`migscope state`' ;;
+    hash-both-j*) echo "\`migscope hash -j${1#hash-both-j}\` on both" ;;
     hash-j*) echo "\`migscope hash -j${1#hash-j}\`" ;;
+    diff) echo '`migscope diff STREAM STREAM2`' ;;
+    info-both) echo '`migscope info` on both' ;;
+    check-against) echo '`migscope check STREAM --against STREAM2`' ;;
     extract-j*) echo "\`migscope extract -j${1#extract-j}\`" ;;
     vmcore-raw-j*) echo "\`migscope vmcore --format raw -j${1#vmcore-raw-j}\`" ;;
     vmcore-j*) echo "\`migscope vmcore -j${1#vmcore-j}\` (ELF)" ;;
@@ -154,6 +170,11 @@ compare() { # the ratio columns for mode $1: "vs what: ratio (target) verdict"
     info|state)
       r=$(ratio "$m" cat); parts+=("$r× cat (>1 $(verdict "$r" ">" 1))")
       if [ -n "${med[up-state]:-}" ]; then r=$(ratio "$m" up-state); parts+=("$r× upstream -d state (≥50 $(verdict "$r" ">=" 50))"); fi ;;
+    diff)
+      r=$(ratio "$m" "hash-both-j$threads"); parts+=("$r× hash on both (≥0.83 $(verdict "$r" ">=" 0.83))") ;;
+    check-against)
+      r=$(ratio "$m" info-both); parts+=("$r× info on both") ;;
+    hash-both-j*) ;;
     hash-j1)
       r=$(ratio "$m" xxhsum); parts+=("$r× xxhsum -H3 (≥0.8 $(verdict "$r" ">=" 0.8))") ;;
     hash-j*)
@@ -179,11 +200,11 @@ host_cpu=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)
     gbs=$(awk -v s="$size" -v t="${med[$m]}" 'BEGIN{ if (t>0) printf "%.2f", s/t/1e9; else print "–" }')
     [ "$m" != cp ] || gbs=$(awk -v s="$(stat -c %s "$raw")" -v t="${med[$m]}" 'BEGIN{ if (t>0) printf "%.2f (of RAW)", s/t/1e9 }')
     mib=$(awk -v k="${rss[$m]}" 'BEGIN{printf "%.1f", k/1024}')
-    rss_ok=""; case $m in info|state|hash-*|extract-*|vmcore-*) rss_ok=" $(awk -v k="${rss[$m]}" 'BEGIN{print (k<102400) ? "✓" : "✗"}')" ;; esac
+    rss_ok=""; case $m in info|state|hash-*|extract-*|vmcore-*|diff|check-against) rss_ok=" $(awk -v k="${rss[$m]}" 'BEGIN{print (k<102400) ? "✓" : "✗"}')" ;; esac
     printf '| %s | %.3f (%.3f–%.3f) | %s | %s%s | %s |\n' "$(desc "$m")" "${med[$m]}" "${lo[$m]}" "${hi[$m]}" "$gbs" "$mib" "$rss_ok" "$(compare "$m")"
   done
   echo
-  echo "Targets (issue 5): info/state faster than cat and ≥50× upstream -d state; hash -j$threads ≥1.5× xxhsum -H3, -j1 within 1.25× of it (ratio ≥0.8); extract within 1.3× of cp (ratio ≥0.77) and ≥3× upstream -x; (issue 12) vmcore ELF and raw at least as fast as cp (ratio ≥1); peak RSS < 100 MiB."
+  echo "Targets (issue 5): info/state faster than cat and ≥50× upstream -d state; hash -j$threads ≥1.5× xxhsum -H3, -j1 within 1.25× of it (ratio ≥0.8); extract within 1.3× of cp (ratio ≥0.77) and ≥3× upstream -x; (issue 12) vmcore ELF and raw at least as fast as cp (ratio ≥1); (issue 13) diff within 1.2× of hash on both (ratio ≥0.83); peak RSS < 100 MiB."
 } | tee "$tmp/table.md"
 
 if [ -n "$json" ]; then

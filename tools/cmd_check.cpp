@@ -39,6 +39,7 @@ struct CheckOptions {
   std::vector<std::string> against;
   std::vector<std::string> capabilities;
   bool capabilities_given = false;
+  std::string snapshot;
 };
 
 int write_file(const std::string& path, const std::string& text) {
@@ -104,7 +105,7 @@ int check_against(CheckOptions& o) {
     baseline = std::move(parsed).value();
     ropts.baseline = &baseline;
   }
-  auto dump = Dump::open(o.src);
+  auto dump = Dump::open(o.src, OpenOptions{{}, o.snapshot});
   if (!dump.ok()) return report_error(kProg, o.src, dump.error());
   auto facts = ops::load_facts(*dump);
   if (!facts.ok()) return report_error(kProg, o.src, facts.error());
@@ -156,6 +157,7 @@ int cmd_check(int argc, char** argv) {
       ("output,o", po::value(&o.output)->value_name("FILE"), "write the report to FILE instead of stdout")
       ("against", po::value(&o.against)->value_name("DEST")->composing(),
        "check that the dump SRC would load into DEST: a -dump-vmstate file and/or a stream of the destination's configuration (repeatable)")
+      ("snapshot", po::value(&o.snapshot)->value_name("ID"), "with --against, a qcow2 DUMP: the internal snapshot to check")
       ("capability", po::value(&o.capabilities)->value_name("NAME")->composing(),
        "with --against: a migration capability the destination will have set (repeatable; default: what DEST's stream shows)");
   po::options_description hidden;
