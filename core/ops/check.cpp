@@ -124,6 +124,7 @@ Result<compat::LoadFacts> load_facts(const Dump& dump) {
   LoadFactsCollector collector(facts);
   WalkOptions once;
   once.read_once = true;
+  once.release_behind = true;  // a Dump is a read-only mapping: keep the resident set small
   MIGSCOPE_ASSIGN(WalkSummary summary, dump.walk(collector, once));
   facts.footers = summary.footers;
   if (const auto& v = dump.stream().vmdesc) {
