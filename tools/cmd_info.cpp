@@ -158,7 +158,8 @@ void print_text(const std::string& path, const Dump& s, const WalkSummary& sum, 
     std::printf("machine:       %s\n", printable(c.machine).c_str());
     std::string caps;
     for (auto cap : c.capabilities) caps += (caps.empty() ? "" : ", ") + printable(cap);
-    std::printf("capabilities:  %s\n", caps.empty() ? "(none validated)" : caps.c_str());
+    // Only the capabilities the configuration validates are in the stream (x-ignore-shared, mapped-ram).
+    std::printf("capabilities:  %s\n", caps.empty() ? "none recorded (the stream records only x-ignore-shared and mapped-ram)" : caps.c_str());
     if (c.target_page_bits) std::printf("target bits:   %u\n", *c.target_page_bits);
     if (c.uuid) std::printf("uuid:          %s\n", uuid_text(*c.uuid).c_str());
   } else {

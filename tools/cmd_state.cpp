@@ -23,7 +23,7 @@ int cmd_state(int argc, char** argv) {
       ("snapshot", po::value(&args.snapshot), "qcow2 image: the internal snapshot (id or name) whose VM state to read (default: the only one with a VM state)")
       ("page-size", po::value(&page_size), "target page size in bytes (default: from the stream)")
       ("keep-going", po::bool_switch(&args.keep_going),
-       "on damaged input, print everything readable before it and end the JSON with a \"migscope error\" record")
+       "read an incomplete libvirt save too (damage always ends the JSON with a \"migscope error\" record and a non-zero exit)")
       ("memory,m", po::bool_switch(&memory), "also dump RAM contents: every page's final content as hex (upstream -m)");
   po::variables_map vm;
   if (auto done = parse_command_line(argc, argv, args.prog, opts, args.file, &vm)) return *done;

@@ -34,7 +34,18 @@ ErrorCode print_state(const StreamArgs& args) {
   options.keep_going = args.keep_going;
   options.page_size = args.page_size;
   options.helper_threads = all_cores();  // mapping work off the walk
-  auto summary = ops::state(*dump, options, ops::TextOutput::to_file(stdout));
+  // The drop-in prints nothing on damage, as upstream (which prints its JSON
+  // at the end): its text is held until the walk succeeded. migscope state
+  // streams it, closed with a "migscope error" record on damage.
+  std::string held;
+  auto summary = ops::state(*dump, options,
+                            args.offers_keep_going ? ops::TextOutput::to_file(stdout) : ops::TextOutput::to_string(held));
+  if (!args.offers_keep_going && summary.ok()) {
+    if (std::fwrite(held.data(), 1, held.size(), stdout) != held.size() || std::fflush(stdout) != 0) {
+      report_error(args.prog, "standard output", make_error(ErrorCode::io, Error::no_offset, "write failed"));
+      return ErrorCode::io;
+    }
+  }
   if (pending && summary.ok() && !dump->vmdesc()) no_description();
   if (!summary.ok()) {
     Error e = std::move(summary).error();
@@ -75,12 +86,14 @@ ErrorCode run_extract(const StreamArgs& args, const ExtractArgs& extract) {
     for (const auto& b : report->blocks) std::printf("%s\n", printable(b.name).c_str());
     std::printf("state.json\n");
   } else {
+    // Page records written, zero pages and re-sent pages included: `hash`
+    // counts pages instead (data_pages = sent pages whose final record has data).
     for (const auto& b : report->blocks)
-      std::printf("%-40s %14llu bytes  %10llu pages written  (block '%s')\n", b.relative_path.c_str(),
-                  static_cast<unsigned long long>(b.length), static_cast<unsigned long long>(b.pages_written),
-                  printable(b.name).c_str());
-    if (report->wrote_desc) std::printf("%-40s\n", "desc.json");
-    std::printf("%-40s\n", "state.json");
+      std::printf("%-40s %14llu bytes  %10llu page records written (zero and re-sent ones included)  (block '%s')\n",
+                  b.relative_path.c_str(), static_cast<unsigned long long>(b.length),
+                  static_cast<unsigned long long>(b.pages_written), printable(b.name).c_str());
+    if (report->wrote_desc) std::printf("desc.json\n");
+    std::printf("state.json\n");
   }
   report_warnings(args.prog, args.file, report->summary);
   return ErrorCode::ok;

@@ -188,8 +188,9 @@ class Checker {
     const std::string& s = *src.machine;
     const std::string& d = *dest.machine;
     if (s == d) return;
-    std::string text = "Warning: checking incompatible machine types: " + q(s) + ", " + q(d);
-    emit(kKey, {FindingKind::machine_mismatch, Severity::info, {}, {}, s, d, text, text + "\n", false});
+    // Upstream's line carries its own "Warning:"; the finding has a severity instead.
+    std::string text = "checking incompatible machine types: " + q(s) + ", " + q(d);
+    emit(kKey, {FindingKind::machine_mismatch, Severity::info, {}, {}, s, d, text, "Warning: " + text + "\n", false});
   }
 
   void check_section(const VmsdSection& s, const VmstateDump& dest) {

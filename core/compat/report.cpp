@@ -6,6 +6,9 @@
 #include "json/escape.h"
 #include "json/json_util.h"
 
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+
 namespace migscope::compat {
 
 using json::append_json_string;
@@ -120,88 +123,79 @@ std::string load_verdict(const CheckReport& report) {
   return "would fail to load: " + std::to_string(reasons) + (reasons == 1 ? " reason" : " reasons");
 }
 
-namespace {
-
-void kv(std::string& out, std::string_view key, std::string_view value, bool comma = true) {
-  append_json_string(out, key);
-  out += ": ";
-  append_json_string(out, value);
-  if (comma) out += ", ";
-}
-
-void kn(std::string& out, std::string_view key, std::size_t value, bool comma = true) {
-  append_json_string(out, key);
-  out += ": ";
-  out += std::to_string(value);
-  if (comma) out += ", ";
-}
-
-}  // namespace
 
 std::string render_json(const CheckReport& report, const ReportOptions& opts) {
+  // One key per line, two-space indentation, no trailing blanks.
   Summary s = summarize(report, opts);
-  std::string out = "{\n  ";
-  kv(out, "schema", "migscope-check/1");
-  out += "\n  ";
-  kv(out, "src", opts.src_name);
-  kv(out, "dest", opts.dest_name);
-  out += "\"reverse\": ";
-  out += opts.reverse ? "true" : "false";
-  out += ",\n  ";
-  kv(out, "src_machine", report.src_machine);
-  kv(out, "dest_machine", report.dest_machine);
-  kv(out, "fail_on", severity_name(opts.fail_on), false);
-  out += ",\n  \"findings\": [";
-  bool first = true;
+  rapidjson::StringBuffer sb;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(sb);
+  w.SetIndent(' ', 2);
+  auto str = [&w](std::string_view k, std::string_view v) {
+    w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+    w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+  };
+  auto num = [&w](std::string_view k, std::uint64_t v) {
+    w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+    w.Uint64(v);
+  };
+  auto boolean = [&w](std::string_view k, bool v) {
+    w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+    w.Bool(v);
+  };
+  w.StartObject();
+  str("schema", "migscope-check/1");
+  str("src", opts.src_name);
+  str("dest", opts.dest_name);
+  boolean("reverse", opts.reverse);
+  str("src_machine", report.src_machine);
+  str("dest_machine", report.dest_machine);
+  str("fail_on", severity_name(opts.fail_on));
+  w.Key("findings");
+  w.StartArray();
   for (const auto& f : report.findings) {
-    out += first ? "\n    {" : ",\n    {";
-    first = false;
-    kv(out, "id", f.id);
-    kv(out, "kind", finding_kind_name(f.kind));
-    kv(out, "severity", severity_name(f.severity));
-    kv(out, "section", f.section);
-    kv(out, "description", f.description);
-    kv(out, "path", f.path);
-    kv(out, "field", f.field);
-    kv(out, "src", f.src);
-    kv(out, "dest", f.dest);
-    kv(out, "message", f.message);
+    w.StartObject();
+    str("id", f.id);
+    str("kind", finding_kind_name(f.kind));
+    str("severity", severity_name(f.severity));
+    str("section", f.section);
+    str("description", f.description);
+    str("path", f.path);
+    str("field", f.field);
+    str("src", f.src);
+    str("dest", f.dest);
+    str("message", f.message);
     if (report.load_check) {
-      kv(out, "qemu_error", f.qemu_error);
-      out += "\"offset\": ";
-      out += f.offset == ~std::uint64_t{0} ? std::string("null") : std::to_string(f.offset);
-      out += ", ";
+      str("qemu_error", f.qemu_error);
+      w.Key("offset");
+      if (f.offset == ~std::uint64_t{0}) w.Null();
+      else w.Uint64(f.offset);
     }
-    out += "\"upstream\": ";
-    out += is_upstream_kind(f.kind) ? "true" : "false";
-    out += ", \"baselined\": ";
-    out += is_baselined(f, opts) ? "true" : "false";
-    out += ", \"failing\": ";
-    out += is_failing(f, opts) ? "true" : "false";
-    out += '}';
+    boolean("upstream", is_upstream_kind(f.kind));
+    boolean("baselined", is_baselined(f, opts));
+    boolean("failing", is_failing(f, opts));
+    w.EndObject();
   }
-  out += first ? "],\n" : "\n  ],\n";
+  w.EndArray();
   if (report.load_check) {
-    out += "  ";
-    kv(out, "verdict", load_verdict(report), false);
-    out += ",\n  \"undecided\": [";
-    for (std::size_t i = 0; i < report.undecided.size(); ++i) {
-      if (i) out += ", ";
-      append_json_string(out, report.undecided[i]);
-    }
-    out += "],\n";
+    str("verdict", load_verdict(report));
+    w.Key("undecided");
+    w.StartArray();
+    for (const auto& u : report.undecided) w.String(u.data(), static_cast<rapidjson::SizeType>(u.size()));
+    w.EndArray();
   }
-  out += "  \"summary\": {";
-  kn(out, "total", s.total);
-  kn(out, "error", s.by_severity[2]);
-  kn(out, "warning", s.by_severity[1]);
-  kn(out, "info", s.by_severity[0]);
-  kn(out, "baselined", s.baselined);
-  kn(out, "failing", s.failing);
-  kn(out, "upstream_exit_status", static_cast<std::size_t>(report.upstream_exit_status()));
-  kv(out, "line", summary_line(report, opts), false);
-  out += "}\n}\n";
-  return out;
+  w.Key("summary");
+  w.StartObject();
+  num("total", s.total);
+  num("error", s.by_severity[2]);
+  num("warning", s.by_severity[1]);
+  num("info", s.by_severity[0]);
+  num("baselined", s.baselined);
+  num("failing", s.failing);
+  num("upstream_exit_status", static_cast<std::uint64_t>(report.upstream_exit_status()));
+  str("line", summary_line(report, opts));
+  w.EndObject();
+  w.EndObject();
+  return std::string(sb.GetString(), sb.GetSize()) + "\n";
 }
 
 std::string render_junit(const CheckReport& report, const ReportOptions& opts) {

@@ -57,9 +57,16 @@ Status parse(std::string_view text, rapidjson::Document& doc, std::string_view w
   else
     doc.ParseStream<kFlags, rapidjson::UTF8<>>(stream);
   if (doc.HasParseError()) {
-    std::string detail(what);
-    detail += ": ";
+    // The error's code already says "invalid JSON": name the document only when it says more.
+    std::string detail;
+    if (!what.empty() && what != "JSON") {
+      detail += what;
+      detail += ": ";
+    }
     detail += rapidjson::GetParseError_En(doc.GetParseError());
+    if (doc.GetErrorOffset() == 0 && !text.empty() && text.front() != '{' && text.front() != '[' && text.front() != ' ' &&
+        text.front() != '\n')
+      detail += " (the file does not start like a JSON document)";
     return make_error(ErrorCode::invalid_json, doc.GetErrorOffset(), std::move(detail));
   }
   return {};

@@ -1,5 +1,6 @@
 // check: loading the documents (streams recognised by their first bytes,
 // their vmdesc trailers compared) and running the checker.
+#include "input/decompress.h"
 #include "json/py_writer.h"
 #include "json/python_dump.h"
 #include "migscope/ops.h"
@@ -10,6 +11,27 @@
 
 namespace migscope::ops {
 
+Result<std::string> read_document(const std::string& path) {
+  MIGSCOPE_ASSIGN(std::string text, compat::read_text_file(path));
+  const Bytes head(reinterpret_cast<const std::byte*>(text.data()), text.size());
+  const Compression kind = sniff_compression(head);
+  if (kind == Compression::none) return text;
+  // A compressed document (corpus/*.json.xz, a gzipped dump): read through.
+  MIGSCOPE_ASSIGN(auto reader, make_decompressor(head, kind, path, 0, /*release_behind=*/false));
+  constexpr std::size_t kMax = std::size_t{1} << 30;
+  std::string out;
+  std::vector<std::byte> buf(1 << 16);
+  for (;;) {
+    MIGSCOPE_ASSIGN(std::size_t n, reader->read(buf));
+    if (n == 0) break;
+    if (out.size() + n > kMax)
+      return make_error(ErrorCode::unsupported, Error::no_offset,
+                        "decompresses to more than 1 GiB: not a JSON document migscope reads");
+    out.append(reinterpret_cast<const char*>(buf.data()), n);
+  }
+  return out;
+}
+
 Result<VmstateInput> load_vmstate(const std::string& path) {
   VmstateInput in;
   if (file_starts_like_stream(path)) {
@@ -18,13 +40,13 @@ Result<VmstateInput> load_vmstate(const std::string& path) {
     in.from_stream = true;
     return in;
   }
-  MIGSCOPE_ASSIGN(std::string text, compat::read_text_file(path));
+  MIGSCOPE_ASSIGN(std::string text, read_document(path));
   MIGSCOPE_ASSIGN(in.dump, compat::parse_vmstate_any(text));
   return in;
 }
 
 Result<compat::VmstateDump> load_vmstate_dump(const std::string& path) {
-  MIGSCOPE_ASSIGN(std::string text, compat::read_text_file(path));
+  MIGSCOPE_ASSIGN(std::string text, read_document(path));
   return compat::parse_vmstate_dump(text);
 }
 

@@ -67,7 +67,9 @@ Result<WalkSummary> state(const Dump& dump, const StateOptions& options, const T
   auto summary = dump.walk(sink, walk);
   if (!summary.ok()) {
     Error e = is_incomplete_save(dump) ? incomplete_save_read(&summary.error()) : std::move(summary).error();
-    if (options.keep_going) write_error_record(w, e);
+    // Never half a document: what was read, closed with a record of where
+    // and why it stopped (the error's exit code says it is not complete).
+    write_error_record(w, e);
     buffer.flush();
     return e;
   }

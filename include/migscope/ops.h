@@ -62,14 +62,15 @@ InfoReport info(const Dump& dump, const InfoOptions& options = {});
 
 struct StateOptions {
   bool memory = false;      ///< add every RAM page's final content (upstream -m)
-  bool keep_going = false;  ///< on damage (or an incomplete save), close the JSON with a "migscope error" record
+  bool keep_going = false;  ///< read an incomplete save too (damage always closes the JSON with a "migscope error" record)
   std::optional<std::uint64_t> page_size;
   unsigned helper_threads = 0;
 };
 
 /// Write the state JSON to `out`; returns the walk's summary (its warnings).
-/// On damage the error is returned; with keep_going the JSON written so far
-/// was first completed with a record of the error.
+/// On damage the error is returned, and the JSON written so far was first
+/// closed with a "migscope error" record (offset, code, message): stdout never
+/// holds half a document.
 Result<WalkSummary> state(const Dump& dump, const StateOptions& options, const TextOutput& out);
 
 // ---- desc: the vmdesc as upstream -d desc prints it ---------------------------
@@ -180,6 +181,9 @@ struct VmstateInput {
   bool from_stream = false;
 };
 
+/// The text of a document file, decompressed if it is gzip, bzip2, xz, lzop
+/// or zstd data (at most 1 GiB).
+Result<std::string> read_document(const std::string& path);
 /// Read and validate `path`, recognising a stream by its first bytes.
 Result<VmstateInput> load_vmstate(const std::string& path);
 /// Read and validate a -dump-vmstate document (nothing else: upstream's checker input).
