@@ -20,11 +20,11 @@ int cmd_cat(int argc, char** argv) {
   po::options_description opts(
       "usage: migscope cat INPUT [-o FILE] [options]\n\nThe QEMU stream inside INPUT, byte for byte as QEMU wrote it: a "
       "libvirt save's payload\n(decompressed), a compressed dump decompressed, a qcow2 snapshot's VM state. For a\nsparse "
-      "libvirt save, an equivalent bare mapped-ram stream (its offsets rebased).\n\noptions");
+      "libvirt save, an equivalent bare mapped-ram stream (its offsets rebased).\n\nexample: migscope cat vm.save -o vm.mig\n\noptions");
   opts.add_options()("help,h", "show this help")
-      ("output,o", po::value(&options.output), "write to FILE (complete or not at all) instead of standard output")
+      ("output,o", po::value(&options.output)->value_name("FILE"), "write to FILE (complete or not at all) instead of standard output")
       ("force", po::bool_switch(&options.force), "replace FILE if it exists")
-      ("snapshot", po::value(&snapshot), "qcow2 image: the internal snapshot (id or name) whose VM state to write");
+      ("snapshot", po::value(&snapshot)->value_name("ID"), "qcow2 image: the internal snapshot (id or name) whose VM state to write");
   if (auto done = parse_command_line(argc, argv, prog, opts, file)) return *done;
   if (options.output.empty() && ::isatty(STDOUT_FILENO))
     return report_usage(prog, "refusing to write a binary stream to a terminal: give -o FILE or redirect");

@@ -19,11 +19,11 @@ int cmd_hash(int argc, char** argv) {
   po::options_description opts(
       "usage: migscope hash FILE [options]\n\nThe final content of every sent page hashed with XXH3-64, one JSON line per "
       "page\n({\"block\",\"offset\",\"xxh3\"}, block then offset order), then one summary line per block\nwith page counts "
-      "and \"block_xxh128\" (XXH3-128 of the whole block, = xxhsum -H128 of its extracted file).\n\noptions");
+      "and \"block_xxh128\" (XXH3-128 of the whole block, = xxhsum -H128 of its extracted file).\n\nexample: migscope hash saved.mig > pages.jsonl\n\noptions");
   opts.add_options()("help,h", "show this help")
-      ("threads,j", po::value(&threads), "worker threads (default: all cores); output does not depend on it")
-      ("vmdesc", po::value(&vmdesc_file), "device description from this JSON file")
-      ("snapshot", po::value(&snapshot), "qcow2 image: the internal snapshot (id or name) whose VM state to read (default: the only one with a VM state)");
+      ("threads,j", po::value(&threads)->value_name("N"), "worker threads (default: all cores); output does not depend on it")
+      ("vmdesc", po::value(&vmdesc_file)->value_name("FILE"), "device description from this JSON file")
+      ("snapshot", po::value(&snapshot)->value_name("ID"), "qcow2 image: the internal snapshot (id or name) whose VM state to read (default: the only one with a VM state)");
   if (auto done = parse_command_line(argc, argv, prog, opts, file)) return *done;
   if (threads == 0) threads = all_cores();
   if (threads > 256) return report_usage(prog, "--threads must be at most 256");

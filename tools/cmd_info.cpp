@@ -371,10 +371,10 @@ int cmd_info(int argc, char** argv) {
   std::string file, vmdesc_file, snapshot;
   bool as_json = false, keep_going = false, domain_xml = false;
   po::options_description opts("usage: migscope info FILE [options]\n\nFormat, machine, capabilities, every section with "
-                               "offset and size, RAM blocks with page records by kind.\n\noptions");
+                               "offset and size, RAM blocks with page records by kind.\n\nexample: migscope info saved.mig   (or a libvirt save, x.mig.xz, disk.qcow2 --snapshot 1)\n\noptions");
   opts.add_options()("help,h", "show this help")("json", po::bool_switch(&as_json), "print JSON instead of text")
-      ("vmdesc", po::value(&vmdesc_file), "read the device description from this JSON file")
-      ("snapshot", po::value(&snapshot), "qcow2 image: the internal snapshot (id or name) whose VM state to read (default: the only one with a VM state)")
+      ("vmdesc", po::value(&vmdesc_file)->value_name("FILE"), "read the device description from this JSON file")
+      ("snapshot", po::value(&snapshot)->value_name("ID"), "qcow2 image: the internal snapshot (id or name) whose VM state to read (default: the only one with a VM state)")
       ("keep-going", po::bool_switch(&keep_going), "on damaged input, report what was read before the damage")
       ("domain-xml", po::bool_switch(&domain_xml), "print the domain XML of a libvirt save image, as saved, and nothing else");
   if (auto done = parse_command_line(argc, argv, prog, opts, file)) return *done;

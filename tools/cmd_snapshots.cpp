@@ -41,7 +41,7 @@ int cmd_snapshots(int argc, char** argv) {
   bool as_json = false;
   po::options_description opts("usage: migscope snapshots DISK.qcow2 [options]\n\nThe internal snapshots of a qcow2 image: "
                                "id, name, VM state size, date (UTC), VM clock.\nEvery subcommand reads one's VM state with "
-                               "--snapshot ID|NAME.\n\noptions");
+                               "--snapshot ID|NAME.\n\nexample: migscope snapshots disk.qcow2\n\noptions");
   opts.add_options()("help,h", "show this help")("json", po::bool_switch(&as_json), "print JSON instead of text");
   if (auto done = parse_command_line(argc, argv, prog, opts, file)) return *done;
   auto in = InputFile::open(file);

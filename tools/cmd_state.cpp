@@ -17,11 +17,11 @@ int cmd_state(int argc, char** argv) {
   std::uint64_t page_size = 0;
   bool memory = false;
   po::options_description opts("usage: migscope state FILE [options]\n\nDevice state as JSON, identical to upstream "
-                               "'analyze-migration.py -d state'.\nFILE may be '-' for standard input.\n\noptions");
+                               "'analyze-migration.py -d state'.\nFILE may be '-' for standard input.\n\nexample: migscope state saved.mig > state.json\n\noptions");
   opts.add_options()("help,h", "show this help")
-      ("vmdesc", po::value(&args.vmdesc_file), "read the device description from this JSON file (a vmdesc from another run)")
-      ("snapshot", po::value(&args.snapshot), "qcow2 image: the internal snapshot (id or name) whose VM state to read (default: the only one with a VM state)")
-      ("page-size", po::value(&page_size), "target page size in bytes (default: from the stream)")
+      ("vmdesc", po::value(&args.vmdesc_file)->value_name("FILE"), "read the device description from this JSON file (a vmdesc from another run)")
+      ("snapshot", po::value(&args.snapshot)->value_name("ID"), "qcow2 image: the internal snapshot (id or name) whose VM state to read (default: the only one with a VM state)")
+      ("page-size", po::value(&page_size)->value_name("BYTES"), "target page size in bytes (default: from the stream)")
       ("keep-going", po::bool_switch(&args.keep_going),
        "read an incomplete libvirt save too (damage always ends the JSON with a \"migscope error\" record and a non-zero exit)")
       ("memory,m", po::bool_switch(&memory), "also dump RAM contents: every page's final content as hex (upstream -m)");

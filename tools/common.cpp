@@ -56,13 +56,18 @@ std::optional<int> parse_command_line(int argc, char** argv, std::string_view pr
   try {
     po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), map);
     po::notify(map);
+  } catch (const po::too_many_positional_options_error&) {
+    return report_usage(prog, "takes one FILE; more were given");
   } catch (const po::error& e) {
     return report_usage(prog, e.what());
   }
   if (map.count("help")) {
-    std::cout << opts << "\n";
+    std::cout << opts << "\n" << kExitCodeHelp;
     return exit_ok;
   }
+  // -j 0 is no thread count: refused, not read as "all cores" (the default).
+  if (map.count("threads") && map["threads"].as<unsigned>() == 0)
+    return report_usage(prog, "--threads must be between 1 and 256 (default: all cores)");
   if (file.empty()) return report_usage(prog, "missing FILE");
   return std::nullopt;
 }

@@ -12,6 +12,12 @@
 
 namespace migscope::tools {
 
+/// The exit-code table every help text ends with.
+inline constexpr const char* kExitCodeHelp =
+    "exit status: 0 success; 1 findings or differences (check, diff); 2 usage; 3 not a QEMU stream;\n"
+    "4 unsupported feature; 5 corrupt or truncated input (or malformed JSON); 6 output refused\n"
+    "(exists, or outside the output directory); 7 I/O error; 70 internal error.\n";
+
 /// `text` followed by how to get past it with this program's options.
 std::string with_remedy(std::string text, Remedy remedy);
 

@@ -34,7 +34,10 @@ constexpr Subcommand kSubcommands[] = {
 void print_help(FILE* out) {
   std::fprintf(out, "usage: migscope <subcommand> [options] ...\n\nsubcommands:\n");
   for (const auto& s : kSubcommands) std::fprintf(out, "  %-9s %s\n", s.name, s.summary);
-  std::fprintf(out, "\n'migscope <subcommand> --help' describes each one. Exit codes: see README.md.\n");
+  std::fprintf(out, "\n'migscope <subcommand> --help' describes each one; FILE may be '-' for standard input,\n"
+                   "and any input may be a bare stream, a libvirt save (any format), a compressed dump or a\n"
+                   "qcow2 image (--snapshot ID).\n\nexample: migscope info saved.mig\n\n%s",
+               migscope::tools::kExitCodeHelp);
 }
 
 }  // namespace
@@ -55,6 +58,13 @@ int main(int argc, char** argv) {
                 static_cast<int>(migscope::xxh3_simd_level().size()), migscope::xxh3_simd_level().data());
     return 0;
   }
+  // `migscope SUB --version` is the version too, for every subcommand.
+  for (int i = 2; i < argc; ++i)
+    if (std::strcmp(argv[i], "--version") == 0) {
+      std::printf("migscope %s (XXH3 via libxxhash dispatch: %.*s)\n", MIGSCOPE_VERSION,
+                  static_cast<int>(migscope::xxh3_simd_level().size()), migscope::xxh3_simd_level().data());
+      return 0;
+    }
   for (const auto& s : kSubcommands)
     if (sub == s.name) {
       try {
