@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libbenchmark-dev
   libxml2-utils lzop
   gdb  # tests: gdb -c loads the vmcore ELF and reads the registers QEMU's own dump gives
+  # packaging tests: cpack -G DEB (dpkg-shlibdeps), lintian, man --warnings, the zsh completion
+  dpkg-dev lintian man-db zsh
 )
 if [ "${1:-}" = "--full" ]; then
   packages+=(clang libclang-rt-14-dev)
