@@ -549,5 +549,46 @@ TEST_F(Cli, CheckAgainstGivesAVerdictAndExits0OnlyForALoadableDump) {
   EXPECT_NE(r.err.find("/nonexistent/dest.mig"), std::string::npos) << r.err;
 }
 
+
+// --- progress -------------------------------------------------------------
+
+TEST_F(Cli, ProgressOnlyOnATerminalAndNeverWithQuiet) {
+  const std::string p = corpus_stream("ppc64-pseries-7.2");
+  if (p.empty()) GTEST_SKIP() << "corpus not built";
+  if (std::system("command -v script >/dev/null 2>&1") != 0) GTEST_SKIP() << "no script(1) for a pseudo-terminal";
+  const std::string log = (dir_ / "typescript").string();
+  auto under_pty = [&](const std::string& args) {
+    const std::string cmd = quote(tool_path("migscope")) + " " + args + " > /dev/null";
+    std::string ignored;
+    run_command("script -qec " + quote(cmd) + " " + quote(log) + " > /dev/null 2>&1", &ignored);
+    return read_file(log);
+  };
+  // On a terminal: frames with the percent of the input, the last one erased.
+  std::string tty = under_pty("hash " + quote(p));
+  EXPECT_NE(tty.find("migscope hash: "), std::string::npos) << tty;
+  EXPECT_NE(tty.find("% "), std::string::npos) << tty;
+  EXPECT_NE(tty.find(" of 3.70 MiB"), std::string::npos) << tty;
+  EXPECT_NE(tty.rfind("\r\033[K"), std::string::npos);
+  // --quiet: nothing.
+  tty = under_pty("hash --quiet " + quote(p));
+  EXPECT_EQ(tty.find("migscope hash: "), std::string::npos) << tty;
+  // Not a terminal: nothing on stderr; --progress forces it there, never on stdout.
+  CommandRun r = run("hash " + quote(p));
+  EXPECT_EQ(r.status, 0);
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  r = run("hash --progress " + quote(p));
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.err.find("migscope hash: "), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("migscope hash: "), std::string::npos);
+  EXPECT_EQ(r.out.find('\r'), std::string::npos);
+  // A compressed input counts its compressed bytes.
+  const std::string save = binary_dir() + "/corpus/wrapped/pc-xz.save";
+  if (fs::is_regular_file(save)) {
+    r = run("info --progress " + quote(save));
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find(" of "), std::string::npos) << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace migscope::test

@@ -23,7 +23,7 @@ function(violation text)
   set(violations ${violations} "${text}" PARENT_SCOPE)
 endfunction()
 
-set(tools_headers common.h exit_codes.h guest_map.h stream_output.h subcommands.h)
+set(tools_headers common.h exit_codes.h guest_map.h progress.h stream_output.h subcommands.h)
 file(GLOB rooms LIST_DIRECTORIES true RELATIVE ${SOURCE_DIR}/core ${SOURCE_DIR}/core/*)
 foreach(room ${rooms})
   if(NOT IS_DIRECTORY ${SOURCE_DIR}/core/${room})

@@ -1,11 +1,13 @@
 // migscope cat INPUT [-o FILE]: the bare QEMU stream inside any input.
 #include <cstdio>
+#include <optional>
 
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
 
 #include "common.h"
+#include "progress.h"
 #include "migscope/ops.h"
 #include "subcommands.h"
 
@@ -30,7 +32,9 @@ int cmd_cat(int argc, char** argv) {
     return report_usage(prog, "refusing to write a binary stream to a terminal: give -o FILE or redirect");
   auto dump = Dump::open(file, OpenOptions{"", snapshot});
   if (!dump.ok()) return report_error(prog, file, dump.error());
+  std::optional<ProgressMeter> meter(std::in_place, std::vector<const Dump*>{&*dump}, "migscope cat");
   auto report = ops::cat(*dump, options, ops::TextOutput::to_file(stdout));
+  meter.reset();
   if (!report.ok()) return report_error(prog, options.output.empty() ? file : options.output, report.error());
   if (report->rebased_blocks)
     std::fprintf(stderr, "%s: %s: note: a sparse save: the stream now starts at offset 0 (a hole replaces the libvirt header) and the mapped-ram offsets of %zu block(s) were rebased by -0x%llx, keeping their alignment: a bare mapped-ram stream\n",

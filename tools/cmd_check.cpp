@@ -15,6 +15,7 @@
 #include <boost/program_options.hpp>
 
 #include "common.h"
+#include "progress.h"
 #include "migscope/ops.h"
 #include "subcommands.h"
 
@@ -107,7 +108,9 @@ int check_against(CheckOptions& o) {
   }
   auto dump = Dump::open(o.src, OpenOptions{{}, o.snapshot});
   if (!dump.ok()) return report_error(kProg, o.src, dump.error());
+  std::optional<ProgressMeter> meter(std::in_place, std::vector<const Dump*>{&*dump}, kProg);
   auto facts = ops::load_facts(*dump);
+  meter.reset();
   if (!facts.ok()) return report_error(kProg, o.src, facts.error());
 
   std::optional<compat::VmstateDump> vmstate;
@@ -164,6 +167,7 @@ int cmd_check(int argc, char** argv) {
   hidden.add_options()
       ("src", po::value(&o.src))
       ("dest", po::value(&o.dest));
+  visible.add(common_options());
   po::options_description all;
   all.add(visible).add(hidden);
   po::positional_options_description positional;

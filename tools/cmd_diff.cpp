@@ -11,6 +11,7 @@
 #include <boost/program_options.hpp>
 
 #include "common.h"
+#include "progress.h"
 #include "migscope/ops.h"
 #include "subcommands.h"
 
@@ -62,6 +63,7 @@ int cmd_diff(int argc, char** argv) {
       ("output,o", po::value(&output)->value_name("FILE"), "write the report to FILE instead of stdout");
   po::options_description hidden;
   hidden.add_options()("a", po::value(&a_path))("b", po::value(&b_path));
+  visible.add(common_options());
   po::options_description all;
   all.add(visible).add(hidden);
   po::positional_options_description positional;
@@ -113,7 +115,12 @@ int cmd_diff(int argc, char** argv) {
   options.threads = threads;
   options.parallel = !sequential;
   std::string failed;
+  std::vector<const Dump*> walked;
+  for (auto& d : dumps)
+    if (d) walked.push_back(&*d);
+  std::optional<ProgressMeter> meter(std::in_place, walked, kProg);
   auto report = ops::diff(inputs[0], inputs[1], options, &failed);
+  meter.reset();
   if (!report.ok()) return report_error(kProg, failed, report.error());
 
   std::FILE* out = stdout;

@@ -1,9 +1,11 @@
 // migscope hash FILE: XXH3-64 of the final content of every sent page (JSON Lines).
 #include <cstdio>
+#include <optional>
 
 #include <boost/program_options.hpp>
 
 #include "common.h"
+#include "progress.h"
 #include "migscope/ops.h"
 #include "stream_output.h"
 #include "subcommands.h"
@@ -32,11 +34,13 @@ int cmd_hash(int argc, char** argv) {
   if (!dump.ok()) return report_error(prog, file, dump.error());
   ops::HashOptions options;
   options.threads = threads;
+  std::optional<ProgressMeter> meter(std::in_place, std::vector<const Dump*>{&*dump}, prog);
   auto report = ops::hash(*dump, options, ops::TextOutput::to_file(stdout));
+  meter.reset();
   if (!report.ok()) return report_error(prog, file, report.error());
   report_warnings(prog, file, report->summary);
   for (const auto& b : report->blocks)
-    if (!b.whole_hash)
+    if (!b.whole_hash && !chattiness().quiet)
       std::fprintf(stderr, "%s: %s: note: block '%s' (%llu bytes) is beyond the whole-block hashing budget (64 GiB + 64 x the input); block_xxh128 is null\n",
                    prog.c_str(), file.c_str(), b.name.c_str(), static_cast<unsigned long long>(b.length));
   return exit_ok;

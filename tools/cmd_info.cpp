@@ -1,10 +1,12 @@
 // migscope info FILE [--json]: what the stream holds and where.
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include <boost/program_options.hpp>
 
 #include "common.h"
+#include "progress.h"
 #include "guest_map.h"
 #include "json/py_writer.h"
 #include "migscope/ops.h"
@@ -389,7 +391,9 @@ int cmd_info(int argc, char** argv) {
   }
   ops::InfoOptions options;
   options.helper_threads = all_cores();  // mapping work off the walk
+  std::optional<ProgressMeter> meter(std::in_place, std::vector<const Dump*>{&*dump}, "migscope info");
   ops::InfoReport info = ops::info(*dump, options);
+  meter.reset();
   if (info.damage && !keep_going) return report_error(prog, file, *info.damage);
   if (info.damage && info.damage->remedy == Remedy::keep_going) info.damage->remedy = Remedy::none;  // given
   const WalkSummary& sum = info.summary;

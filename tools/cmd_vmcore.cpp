@@ -1,9 +1,11 @@
 // migscope vmcore FILE -o OUT: guest-physical memory as an ELF core or a flat image.
 #include <cstdio>
+#include <optional>
 
 #include <boost/program_options.hpp>
 
 #include "common.h"
+#include "progress.h"
 #include "guest_map.h"
 #include "migscope/ops.h"
 #include "subcommands.h"
@@ -47,7 +49,9 @@ int cmd_vmcore(int argc, char** argv) {
 
   auto dump = Dump::open(file, OpenOptions{vmdesc, snapshot});
   if (!dump.ok()) return report_error(prog, file, dump.error());
+  std::optional<ProgressMeter> meter(std::in_place, std::vector<const Dump*>{&*dump}, prog);
   auto report = ops::vmcore(*dump, options);
+  meter.reset();
   if (!report.ok()) return report_error(prog, file, report.error());
   const ops::VmcoreReport& r = *report;
   if (options.format == ops::VmcoreFormat::elf)

@@ -1,5 +1,7 @@
 #include "common.h"
 
+#include "progress.h"
+
 #include <algorithm>
 #include <csignal>
 #include <iostream>
@@ -41,6 +43,16 @@ int report_usage(std::string_view prog, std::string_view message) {
   return exit_usage;
 }
 
+boost::program_options::options_description common_options() {
+  namespace po = boost::program_options;
+  po::options_description common("common options");
+  common.add_options()
+      ("progress", po::bool_switch(&chattiness().progress),
+       "show progress on stderr even when it is not a terminal (default: only on a terminal)")
+      ("quiet,q", po::bool_switch(&chattiness().quiet), "no progress, notes or warnings on stderr (errors still print)");
+  return common;
+}
+
 std::optional<int> parse_command_line(int argc, char** argv, std::string_view prog,
                                       const boost::program_options::options_description& opts, std::string& file,
                                       boost::program_options::variables_map* vm) {
@@ -49,8 +61,9 @@ std::optional<int> parse_command_line(int argc, char** argv, std::string_view pr
   hidden.add_options()("file", po::value(&file));
   po::positional_options_description pos;
   pos.add("file", 1);
+  const po::options_description common = common_options();
   po::options_description all;
-  all.add(opts).add(hidden);
+  all.add(opts).add(common).add(hidden);
   po::variables_map local;
   po::variables_map& map = vm ? *vm : local;
   try {
@@ -62,7 +75,7 @@ std::optional<int> parse_command_line(int argc, char** argv, std::string_view pr
     return report_usage(prog, e.what());
   }
   if (map.count("help")) {
-    std::cout << opts << "\n" << kExitCodeHelp;
+    std::cout << opts << "\n" << common << "\n" << kExitCodeHelp;
     return exit_ok;
   }
   // -j 0 is no thread count: refused, not read as "all cores" (the default).

@@ -12,6 +12,9 @@
 
 namespace migscope::tools {
 
+/// --progress and --quiet (tools/progress.h), which every subcommand takes.
+boost::program_options::options_description common_options();
+
 /// The exit-code table every help text ends with.
 inline constexpr const char* kExitCodeHelp =
     "exit status: 0 success; 1 findings or differences (check, diff); 2 usage; 3 not a QEMU stream;\n"

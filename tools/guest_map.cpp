@@ -1,5 +1,7 @@
 #include "guest_map.h"
 
+#include "progress.h"
+
 #include <charconv>
 
 #include "migscope/error.h"
@@ -75,6 +77,7 @@ void print_guest_map(std::FILE* f, const GuestLayout& L) {
 
 void report_layout_remarks(std::string_view prog, std::string_view file, const GuestLayout& L,
                            const std::vector<std::string>& remarks) {
+  if (chattiness().quiet) return;
   const std::string head = std::string(prog) + ": " + printable(file) + ": note: ";
   for (const UnplacedBlock& b : L.unplaced)
     std::fprintf(stderr, "%sblock '%s' (0x%llx bytes) is not in the map: %s\n", head.c_str(), printable(b.block).c_str(),

@@ -1,13 +1,17 @@
 #include "stream_output.h"
 
 #include <cstdio>
+#include <optional>
+#include <vector>
 
 #include "common.h"
+#include "progress.h"
 #include "migscope/ops.h"
 
 namespace migscope::tools {
 
 void report_warnings(std::string_view prog, std::string_view file, const WalkSummary& summary) {
+  if (chattiness().quiet) return;
   for (const auto& w : summary.warnings)
     std::fprintf(stderr, "%.*s: %.*s: warning at 0x%llx: %s\n", static_cast<int>(prog.size()), prog.data(),
                  static_cast<int>(file.size()), file.data(), static_cast<unsigned long long>(w.offset),
@@ -22,7 +26,7 @@ ErrorCode print_state(const StreamArgs& args) {
   }
   const bool refused = dump->libvirt() && !dump->libvirt()->complete && !args.keep_going;  // an incomplete save
   auto no_description = [&] {
-    if (refused) return;
+    if (refused || chattiness().quiet) return;
     std::fprintf(stderr, "%s: %s: note: no VMDESCRIPTION trailer: device sections are shown as raw bytes (give --vmdesc FILE)\n",
                  args.prog.c_str(), args.file.c_str());
   };
@@ -38,8 +42,10 @@ ErrorCode print_state(const StreamArgs& args) {
   // at the end): its text is held until the walk succeeded. migscope state
   // streams it, closed with a "migscope error" record on damage.
   std::string held;
+  std::optional<ProgressMeter> meter(std::in_place, std::vector<const Dump*>{&*dump}, args.prog);
   auto summary = ops::state(*dump, options,
                             args.offers_keep_going ? ops::TextOutput::to_file(stdout) : ops::TextOutput::to_string(held));
+  meter.reset();
   if (!args.offers_keep_going && summary.ok()) {
     if (std::fwrite(held.data(), 1, held.size(), stdout) != held.size() || std::fflush(stdout) != 0) {
       report_error(args.prog, "standard output", make_error(ErrorCode::io, Error::no_offset, "write failed"));
@@ -79,7 +85,9 @@ ErrorCode run_extract(const StreamArgs& args, const ExtractArgs& extract) {
   options.force = extract.force;
   options.threads = extract.threads;
   options.page_size = args.page_size;
+  std::optional<ProgressMeter> meter(std::in_place, std::vector<const Dump*>{&*dump}, args.prog);
   auto report = ops::extract(*dump, options);
+  meter.reset();
   if (!report.ok()) return fail(report.error());
   if (extract.upstream_listing) {
     if (report->wrote_desc) std::printf("desc.json\n");

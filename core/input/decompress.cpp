@@ -47,6 +47,7 @@ class MappedSource {
     std::memcpy(out, mapping_.data() + pos_, take);
     if (frames_) frames_->feed(mapping_.data() + pos_, take, file_offset_ + pos_);
     pos_ += take;
+    if (consumed_) consumed_->store(file_offset_ + pos_, std::memory_order_relaxed);
     if (release_ && pos_ - released_ >= kReleaseStep) {
       release_mapped_range(mapping_, released_, pos_);
       released_ = pos_;
@@ -54,6 +55,7 @@ class MappedSource {
     return static_cast<std::streamsize>(take);
   }
   bool exhausted() const noexcept { return pos_ >= mapping_.size(); }
+  void count_into(std::atomic<std::uint64_t>* consumed) noexcept { consumed_ = consumed; }
   std::uint64_t size() const noexcept { return mapping_.size(); }
 
  private:
@@ -64,6 +66,7 @@ class MappedSource {
   Bytes mapping_;
   std::uint64_t pos_, released_, file_offset_;
   ZstdFrameTracker* frames_;
+  std::atomic<std::uint64_t>* consumed_ = nullptr;  // progress: the file offset read up to
   bool release_;  // a read-only file mapping: what was read may leave the resident set
 };
 
@@ -78,6 +81,7 @@ class DecompressingReader final : public SequentialReader {
                       Filter filter, bool release_behind)
       : kind_(kind), name_(std::move(name)), file_offset_(file_offset), filter_(std::move(filter)),
         source_(mapping, begin, file_offset, kind == Compression::zstd ? &frames_ : nullptr, release_behind) {}
+  void count_into(std::atomic<std::uint64_t>* consumed) noexcept { source_.count_into(consumed); }
 
   // What was decoded before damage is returned first, the damage on the next
   // call: a cut file yields all it holds.
@@ -189,9 +193,11 @@ class DecompressingReader final : public SequentialReader {
 
 template <typename Filter>
 std::unique_ptr<SequentialReader> reader_of(Bytes compressed, Compression kind, std::string name, std::uint64_t file_offset,
-                                            Filter filter, bool release_behind) {
-  return std::make_unique<DecompressingReader<Filter>>(compressed, 0, kind, std::move(name), file_offset, std::move(filter),
-                                                       release_behind);
+                                            Filter filter, bool release_behind, std::atomic<std::uint64_t>* consumed) {
+  auto r = std::make_unique<DecompressingReader<Filter>>(compressed, 0, kind, std::move(name), file_offset, std::move(filter),
+                                                         release_behind);
+  r->count_into(consumed);
+  return r;
 }
 
 // An incomplete save's payload: its first error ends its bytes.
@@ -227,7 +233,8 @@ Status name_if_incomplete(const StreamLocation& location, Status status) {
 }
 
 Result<std::unique_ptr<SequentialReader>> make_decompressor(Bytes compressed, Compression kind, std::string name,
-                                                            std::uint64_t file_offset, bool release_behind) {
+                                                            std::uint64_t file_offset, bool release_behind,
+                                                            std::atomic<std::uint64_t>* consumed) {
   switch (kind) {
     case Compression::gzip:
     case Compression::bzip2:
@@ -237,13 +244,13 @@ Result<std::unique_ptr<SequentialReader>> make_decompressor(Bytes compressed, Co
         switch (kind) {
           case Compression::gzip:
             return reader_of(compressed, kind, std::move(name), file_offset,
-                             io::gzip_decompressor(io::gzip::default_window_bits, kBuffer), release_behind);
+                             io::gzip_decompressor(io::gzip::default_window_bits, kBuffer), release_behind, consumed);
           case Compression::bzip2:
-            return reader_of(compressed, kind, std::move(name), file_offset, io::bzip2_decompressor(false, kBuffer), release_behind);
+            return reader_of(compressed, kind, std::move(name), file_offset, io::bzip2_decompressor(false, kBuffer), release_behind, consumed);
           case Compression::xz:
-            return reader_of(compressed, kind, std::move(name), file_offset, io::lzma_decompressor(kBuffer), release_behind);
+            return reader_of(compressed, kind, std::move(name), file_offset, io::lzma_decompressor(kBuffer), release_behind, consumed);
           default:
-            return reader_of(compressed, kind, std::move(name), file_offset, io::zstd_decompressor(kBuffer), release_behind);
+            return reader_of(compressed, kind, std::move(name), file_offset, io::zstd_decompressor(kBuffer), release_behind, consumed);
         }
       } catch (const std::exception& e) {
         return make_error(ErrorCode::io, file_offset, std::string("cannot start the decompressor: ") + e.what());

@@ -5,6 +5,7 @@
 // through input/lzop.h (liblzo2).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -20,8 +21,10 @@ namespace migscope {
 /// pages behind the reader leave the resident set as it goes (they stay in
 /// the page cache). Pass false for memory you own: released, it would read
 /// back as zeros.
+/// `consumed`, if set, gets the file offset up to which the compressed bytes were read.
 Result<std::unique_ptr<SequentialReader>> make_decompressor(Bytes compressed, Compression kind, std::string name,
-                                                            std::uint64_t file_offset, bool release_behind = true);
+                                                            std::uint64_t file_offset, bool release_behind = true,
+                                                            std::atomic<std::uint64_t>* consumed = nullptr);
 
 /// For data known to be cut short (the payload of an incomplete libvirt
 /// save): `reader`, whose first error ends its bytes instead. What it read

@@ -99,8 +99,10 @@ Status decompress(OpenStream& s) {
   const std::uint64_t at = s.location.payload_offset;
   // An incomplete save (LibvirtQemudPart) is cut short: its stream is what decompresses before the cut.
   const bool incomplete = s.location.libvirt && !s.location.libvirt->complete;
-  auto reopen = [payload, kind, name, at, incomplete]() -> Result<std::unique_ptr<SequentialReader>> {
-    MIGSCOPE_ASSIGN(std::unique_ptr<SequentialReader> reader, make_decompressor(payload, kind, name, at));
+  auto consumed = s.consumed;
+  auto reopen = [payload, kind, name, at, incomplete, consumed]() -> Result<std::unique_ptr<SequentialReader>> {
+    MIGSCOPE_ASSIGN(std::unique_ptr<SequentialReader> reader,
+                    make_decompressor(payload, kind, name, at, /*release_behind=*/true, consumed.get()));
     if (incomplete) reader = end_at_damage(std::move(reader));
     return reader;
   };
@@ -262,6 +264,9 @@ Status OpenStream::stream_out(const std::function<Status(Bytes piece)>& emit) co
 
 Result<WalkSummary> OpenStream::walk(StreamVisitor& visitor, WalkOptions options, WalkSummary* partial) const {
   options.vmdesc = vmdesc ? &*vmdesc : nullptr;
+  consumed->store(0, std::memory_order_relaxed);
+  // A decompressed input counts what its decompressor read; a mapped one, the walk.
+  if (!streamed() && !options.progress) options.progress = consumed.get();
   if (!streamed()) return walk_stream(bytes(), walk_location(), options, visitor, partial);
   // The spool, if there is one (it keeps every byte); else, for a walk that
   // reads once, a window of its own (made by prepare() or now).
@@ -369,6 +374,9 @@ bool Dump::description_pending() const noexcept { return !stream_->description_k
 const StreamLocation& Dump::location() const noexcept { return stream_->location; }
 const Vmdesc* Dump::vmdesc() const noexcept { return stream_->vmdesc ? &*stream_->vmdesc : nullptr; }
 std::uint64_t Dump::input_size() const noexcept { return stream_->input().size(); }
+Progress Dump::progress() const noexcept {
+  return {stream_->consumed->load(std::memory_order_relaxed), stream_->input().size()};
+}
 const LibvirtHeader* Dump::libvirt() const noexcept {
   return stream_->location.libvirt ? &*stream_->location.libvirt : nullptr;
 }

@@ -17,6 +17,9 @@
 namespace migscope {
 
 struct OpenStream {
+  /// Input bytes the current walk has consumed (Dump::progress): the walker's
+  /// offset, or what the decompressor has read of a compressed input.
+  std::shared_ptr<std::atomic<std::uint64_t>> consumed = std::make_shared<std::atomic<std::uint64_t>>(0);
   InputFile file;       ///< the bytes walked: the input (unless `window`)
   InputFile container;  ///< the input as given, when the stream was decompressed or read out of it
   bool contained = false;  ///< `container` holds the input

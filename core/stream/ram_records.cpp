@@ -27,6 +27,7 @@ Status RamParser::flush(StreamVisitor& visitor, std::uint64_t position) {
   batch_.clear();
   // The batch's spans are dead now: what lies behind may leave the resident set.
   if (options_.releaser) options_.releaser->advance(position);
+  if (options_.progress) options_.progress->store(position, std::memory_order_relaxed);
   return s;
 }
 

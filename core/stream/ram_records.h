@@ -3,6 +3,7 @@
 // visitor in batches.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -22,6 +23,7 @@ struct RamOptions {
   bool mapped_ram = false;           ///< mapped-ram: each block entry carries a MappedRamHeader
   std::uint64_t postcopy_page_sizes = 0;  ///< POSTCOPY_ADVISE's page size summary, 0 if none
   MappingReleaser* releaser = nullptr;    ///< keeps the resident set bounded on long bodies
+  std::atomic<std::uint64_t>* progress = nullptr;  ///< WalkOptions::progress
 };
 
 /// Counts of what one body held (for summaries).

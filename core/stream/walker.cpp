@@ -213,6 +213,7 @@ class Walker {
     RamOptions ro = ram_.options();
     ro.page_size = summary_.page_size;
     ro.releaser = options_.release_behind ? &releaser_ : nullptr;
+    ro.progress = options_.progress;
     if (config) {
       ro.ignore_shared = config->has_capability("x-ignore-shared");
       ro.mapped_ram = config->has_capability("mapped-ram");
@@ -523,6 +524,7 @@ class Walker {
       queueing_ = true;
       return keep(q);
     }
+    if (options_.progress) options_.progress->store(ev.end, std::memory_order_relaxed);
     return visitor_.on_section(ev);
   }
 

@@ -9,6 +9,7 @@
 // an operation (migscope/ops.h).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -40,6 +41,15 @@ struct WalkOptions {
   /// walk alone into a bounded window in memory, and needs no temporary file;
   /// otherwise it goes to a temporary file that later walks reuse.
   bool read_once = false;
+  /// If set, where the walk is (a byte offset of the input) is stored here
+  /// now and then (per page batch and section): for progress meters.
+  std::atomic<std::uint64_t>* progress = nullptr;
+};
+
+/// How far the current walk of a Dump has come through its input.
+struct Progress {
+  std::uint64_t done = 0;   ///< bytes of the input (of a compressed input: compressed bytes)
+  std::uint64_t total = 0;  ///< the input's size
 };
 
 struct WalkSummary {
@@ -120,6 +130,9 @@ class Dump {
   bool vmdesc_from_file() const noexcept;
   /// Devices in the description (0 without one).
   std::size_t device_count() const noexcept;
+
+  /// How far the walk in progress has come (safe from any thread; 0 between walks).
+  Progress progress() const noexcept;
 
   /// Walk the stream with this dump's description; on error, `partial` (if
   /// given) receives what was learnt before the damage.
