@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libbenchmark-dev
   libxml2-utils lzop
   gdb  # tests: gdb -c loads the vmcore ELF and reads the registers QEMU's own dump gives
+  chromium  # tests: report.browser renders report pages headless (skipped without it)
 )
 if [ "${1:-}" = "--full" ]; then
   packages+=(clang libclang-rt-14-dev)
