@@ -14,6 +14,7 @@ packages=(
   gdb  # tests: gdb -c loads the vmcore ELF and reads the registers QEMU's own dump gives
   # packaging tests: cpack -G DEB (dpkg-shlibdeps), lintian, man --warnings, the zsh completion
   dpkg-dev lintian man-db zsh
+  chromium  # tests: report.browser renders report pages headless (skipped without it)
 )
 if [ "${1:-}" = "--full" ]; then
   packages+=(clang libclang-rt-14-dev)
@@ -26,9 +27,13 @@ done
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
-echo "install-deps: installing ${missing[*]}" >&2
+echo "install-deps: installing ${#missing[@]} Debian packages (a few minutes on a fresh machine): ${missing[*]}" >&2
+started=$SECONDS
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: apt-get update" >&2
 $SUDO apt-get update -qq
+echo "install-deps: apt-get install" >&2
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done in $((SECONDS - started)) s" >&2

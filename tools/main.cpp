@@ -27,6 +27,7 @@ constexpr Subcommand kSubcommands[] = {
     {"check", migscope::tools::cmd_check, "vmstate static checker: compare two -dump-vmstate files or streams"},
     {"vmcore", migscope::tools::cmd_vmcore, "guest-physical memory as an ELF core (crash, gdb) or a flat image"},
     {"diff", migscope::tools::cmd_diff, "compare two dumps: device state field by field, RAM page by page"},
+    {"report", migscope::tools::cmd_report, "one self-contained HTML page: summary, sections, RAM pictures, state tree"},
     {"cat", migscope::tools::cmd_cat, "the bare QEMU stream inside any input (libvirt save, compressed, qcow2 snapshot)"},
     {"snapshots", migscope::tools::cmd_snapshots, "the internal snapshots of a qcow2 image (--snapshot picks one elsewhere)"},
 };

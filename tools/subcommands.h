@@ -12,4 +12,5 @@ int cmd_snapshots(int argc, char** argv);
 int cmd_cat(int argc, char** argv);
 int cmd_vmcore(int argc, char** argv);
 int cmd_diff(int argc, char** argv);
+int cmd_report(int argc, char** argv);
 }  // namespace migscope::tools

@@ -233,4 +233,29 @@ bool looks_like_state_json(const std::string& path);
 Result<diff::DiffReport> diff(const DiffInput& a, const DiffInput& b, const DiffOptions& options,
                               std::string* failed = nullptr);
 
+// ---- report: one self-contained HTML page about a dump ---------------------------
+
+struct ReportOptions {
+  std::string output;  ///< the HTML file (under a temporary name, renamed when complete)
+  bool force = false;  ///< replace an existing output file
+  std::optional<std::uint64_t> page_size;
+  unsigned helper_threads = 0;
+  std::string title;                  ///< names the input in the page (default: the dump's path)
+  std::uint64_t max_cells = 4096;     ///< per RAM block picture (at least 1)
+  std::size_t max_sections = 10000;   ///< rows of the section table (the totals count them all)
+};
+
+struct HtmlReport {
+  WalkSummary summary;
+  std::vector<BlockPageMap> blocks;  ///< indexed like summary.ram_blocks
+  std::size_t sections = 0;
+  std::uint64_t html_bytes = 0;      ///< size of the file written
+};
+
+/// Walk the stream once (summary, sections, page maps, device state) and
+/// write one HTML file with no external reference: inline CSS, a script that
+/// draws the RAM blocks and the device state tree, the data compressed. A
+/// damaged or incomplete stream is an error and leaves no file.
+Result<HtmlReport> report(const Dump& dump, const ReportOptions& options);
+
 }  // namespace migscope::ops

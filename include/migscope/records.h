@@ -1,12 +1,14 @@
 // What the operations report, as plain values: every section and command of a
 // stream with its offset (info), per RAM block the page records by kind, the
-// files extract wrote and the hashes hash computed.
+// files extract wrote and the hashes hash computed, the page maps report draws.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "migscope/events.h"
 
@@ -41,6 +43,42 @@ struct BlockPageStats {
   std::array<std::uint64_t, kPageKinds> records{};  ///< indexed by PageKind
   std::uint64_t payload_bytes = 0;
   std::uint64_t nonzero_fill = 0;  ///< ZERO records whose fill byte is not 0
+};
+
+/// What a RAM page's records amount to, for a picture of its block (report):
+/// its last record an XBZRLE delta or a zlib page, else sent more than once,
+/// else its one record: a zero page (fill 0) or data (a page, a mapped-ram
+/// page, a zero record with a non-zero fill).
+enum class PageClass : std::uint8_t { not_sent, zero, data, resent, xbzrle, compressed };
+inline constexpr std::size_t kPageClasses = 6;
+
+inline std::string_view page_class_name(PageClass c) noexcept {
+  switch (c) {
+    case PageClass::not_sent: return "not sent";
+    case PageClass::zero: return "zero";
+    case PageClass::data: return "data";
+    case PageClass::resent: return "re-sent";
+    case PageClass::xbzrle: return "xbzrle";
+    case PageClass::compressed: return "compressed";
+  }
+  return "?";
+}
+
+/// A RAM block's pages at a resolution that fits any block in a few KiB:
+/// cells of `pages_per_cell` consecutive pages (the last one may be shorter).
+struct BlockPageMap {
+  std::string name;
+  std::uint64_t length = 0;
+  std::uint64_t page_size = 0;
+  std::uint64_t pages = 0;           ///< length / page_size, rounded up
+  std::uint64_t pages_per_cell = 0;  ///< 0 for an empty block
+  std::array<std::uint64_t, kPageClasses> pages_by_class{};  ///< indexed by PageClass, exact
+  /// Two bytes per cell: the PageClass most of its sent pages have (low
+  /// nibble; not_sent when none was sent) and another that at least 1/8 of
+  /// them have (high nibble, not_sent for none); then the share of its pages
+  /// sent, 0..255 (at least 1 when any was).
+  std::vector<std::uint8_t> cells;
+  std::uint64_t cell_count() const noexcept { return cells.size() / 2; }
 };
 
 struct ExtractedBlock {
