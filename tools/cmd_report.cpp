@@ -1,9 +1,12 @@
 // migscope report FILE -o report.html: one self-contained HTML page about a dump.
 #include <cstdio>
+#include <optional>
+#include <vector>
 
 #include <boost/program_options.hpp>
 
 #include "common.h"
+#include "progress.h"
 #include "migscope/ops.h"
 #include "stream_output.h"
 #include "subcommands.h"
@@ -34,7 +37,9 @@ int cmd_report(int argc, char** argv) {
   options.title = file;
   auto dump = Dump::open(file, OpenOptions{vmdesc, snapshot});
   if (!dump.ok()) return report_error(prog, file, dump.error());
+  std::optional<ProgressMeter> meter(std::in_place, std::vector<const Dump*>{&*dump}, prog);
   auto report = ops::report(*dump, options);
+  meter.reset();
   if (!report.ok())
     return report_error(prog, report.error().code == ErrorCode::output_refused ? options.output : file, report.error());
   std::size_t cells = 0;

@@ -38,20 +38,20 @@ _migscope_files() {
 # The options of each subcommand, and those that take a value.
 _migscope_options() {
   case $1 in
-    info) echo "--json --domain-xml --keep-going --vmdesc --snapshot --help" ;;
-    state) echo "--memory -m --page-size --keep-going --vmdesc --snapshot --help" ;;
-    desc) echo "--snapshot --help" ;;
-    hash) echo "--threads -j --vmdesc --snapshot --help" ;;
-    extract) echo "--output -o --force --threads -j --vmdesc --snapshot --help" ;;
-    cat) echo "--output -o --force --snapshot --help" ;;
-    snapshots) echo "--json --help" ;;
+    info) echo "--json --domain-xml --keep-going --vmdesc --snapshot --progress --quiet -q --help" ;;
+    state) echo "--memory -m --page-size --keep-going --vmdesc --snapshot --progress --quiet -q --help" ;;
+    desc) echo "--snapshot --progress --quiet -q --help" ;;
+    hash) echo "--threads -j --vmdesc --snapshot --progress --quiet -q --help" ;;
+    extract) echo "--output -o --force --threads -j --vmdesc --snapshot --progress --quiet -q --help" ;;
+    cat) echo "--output -o --force --snapshot --progress --quiet -q --help" ;;
+    snapshots) echo "--json --progress --quiet -q --help" ;;
     vmcore) echo "--output -o --format --force --threads -j --snapshot --vmdesc --machine
-                  --below-4g --above-4g-start --place --help" ;;
+                  --below-4g --above-4g-start --place --progress --quiet -q --help" ;;
     check) echo "--reverse --format --fail-on --renames --no-builtin-renames --baseline
-                 --write-baseline --output -o --against --snapshot --capability --help" ;;
+                 --write-baseline --output -o --against --snapshot --capability --progress --quiet -q --help" ;;
     diff) echo "--format --pages --ignore --no-default-ignores --threads -j --sequential
-                --vmdesc-a --vmdesc-b --snapshot-a --snapshot-b --output -o --help" ;;
-    report) echo "--output -o --force --snapshot --vmdesc --help" ;;
+                --vmdesc-a --vmdesc-b --snapshot-a --snapshot-b --output -o --progress --quiet -q --help" ;;
+    report) echo "--output -o --force --snapshot --vmdesc --progress --quiet -q --help" ;;
   esac
 }
 
