@@ -93,19 +93,25 @@ int emit_report(const CheckOptions& o, const compat::CheckReport& report, compat
   return compat::summarize(report, ropts).failing ? exit_findings : exit_ok;
 }
 
-int check_against(CheckOptions& o) {
+// --format, --fail-on and --baseline, shared by both forms of check.
+std::optional<int> report_settings(const CheckOptions& o, compat::ReportOptions& ropts, compat::Baseline& baseline) {
   if (o.format != "text" && o.format != "json" && o.format != "junit")
     return report_usage(kProg, "--format must be text, json or junit, not '" + o.format + "'");
-  compat::ReportOptions ropts;
   if (!compat::parse_severity(o.fail_on, ropts.fail_on))
     return report_usage(kProg, "--fail-on must be info, warning or error, not '" + o.fail_on + "'");
-  compat::Baseline baseline;
   if (!o.baseline.empty()) {
     auto parsed = ops::load_baseline(o.baseline);
     if (!parsed.ok()) return report_error(kProg, o.baseline, parsed.error());
     baseline = std::move(parsed).value();
     ropts.baseline = &baseline;
   }
+  return std::nullopt;
+}
+
+int check_against(CheckOptions& o) {
+  compat::ReportOptions ropts;
+  compat::Baseline baseline;
+  if (auto rc = report_settings(o, ropts, baseline)) return *rc;
   auto dump = Dump::open(o.src, OpenOptions{{}, o.snapshot});
   if (!dump.ok()) return report_error(kProg, o.src, dump.error());
   std::optional<ProgressMeter> meter(std::in_place, std::vector<const Dump*>{&*dump}, kProg);
@@ -192,23 +198,13 @@ int cmd_check(int argc, char** argv) {
     return check_against(o);
   }
   if (o.src.empty() || o.dest.empty()) return report_usage(kProg, "need two inputs: SRC DEST");
-  if (o.format != "text" && o.format != "json" && o.format != "junit")
-    return report_usage(kProg, "--format must be text, json or junit, not '" + o.format + "'");
   compat::ReportOptions ropts;
-  if (!compat::parse_severity(o.fail_on, ropts.fail_on))
-    return report_usage(kProg, "--fail-on must be info, warning or error, not '" + o.fail_on + "'");
-
+  compat::Baseline baseline;
+  if (auto rc = report_settings(o, ropts, baseline)) return *rc;
   auto renames = ops::builtin_renames(!o.no_builtin_renames);
   if (!renames.ok()) return report_error(kProg, "built-in renames.json", renames.error());
   for (const auto& path : o.renames)
     if (Status st = ops::load_renames(path, *renames); !st.ok()) return report_error(kProg, path, st.error());
-  compat::Baseline baseline;
-  if (!o.baseline.empty()) {
-    auto parsed = ops::load_baseline(o.baseline);
-    if (!parsed.ok()) return report_error(kProg, o.baseline, parsed.error());
-    baseline = std::move(parsed).value();
-    ropts.baseline = &baseline;
-  }
 
   auto src = ops::load_vmstate(o.src);
   if (!src.ok()) return report_error(kProg, o.src, src.error());

@@ -26,25 +26,6 @@ std::string hex(std::uint64_t v) {
   return buf;
 }
 
-std::string uuid_text(Bytes u) {
-  std::string s;
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (std::size_t i = 0; i < u.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
-    s += kHex[static_cast<unsigned char>(u[i]) >> 4];
-    s += kHex[static_cast<unsigned char>(u[i]) & 0xf];
-  }
-  return s;
-}
-
-const char* format_name(InputFormat f) {
-  switch (f) {
-    case InputFormat::libvirt_save: return "libvirt-save";
-    case InputFormat::qcow2: return "qcow2";
-    default: return "qemu";
-  }
-}
-
 std::string size_text(std::uint64_t kib) {
   char buf[48];
   if (kib % (1024 * 1024) == 0) std::snprintf(buf, sizeof buf, "%llu GiB", static_cast<unsigned long long>(kib >> 20));
@@ -148,10 +129,10 @@ void print_text(const std::string& path, const Dump& s, const WalkSummary& sum, 
     std::printf("format:        qcow2 image, the VM state of snapshot %s '%s': stream v3 of %llu bytes (offsets below are in it)\n",
                 printable(sn->id).c_str(), printable(sn->name).c_str(), static_cast<unsigned long long>(s.size()));
   else if (s.location().compression == Compression::none)
-    std::printf("format:        %s stream v3 at offset %s\n", format_name(s.location().format), hex(s.location().stream_offset).c_str());
+    std::printf("format:        %s stream v3 at offset %s\n", input_format_name(s.location().format).data(), hex(s.location().stream_offset).c_str());
   else
     std::printf("format:        %s, %.*s-compressed from offset %s: stream v3 of %llu bytes (offsets below are in it)\n",
-                format_name(s.location().format), static_cast<int>(compression_name(s.location().compression).size()),
+                input_format_name(s.location().format).data(), static_cast<int>(compression_name(s.location().compression).size()),
                 compression_name(s.location().compression).data(), hex(s.location().payload_offset).c_str(),
                 static_cast<unsigned long long>(s.size()));
   print_container_text(s);
@@ -231,7 +212,7 @@ void print_json(const std::string& path, const Dump& s, const WalkSummary& sum, 
   w.start_object();
   w.key("file"); w.string(path);
   w.key("size"); w.uint64(s.input_size());
-  w.key("format"); w.string(format_name(s.location().format));
+  w.key("format"); w.string(input_format_name(s.location().format).data());
   w.key("stream_offset"); w.uint64(s.location().stream_offset);
   write_container_json(w, s);
   w.key("configuration");

@@ -423,4 +423,23 @@ Result<StreamLocation> locate_stream(Bytes file) {
   return check_qevm(file, 0, InputFormat::qemu_stream);
 }
 
+std::string_view input_format_name(InputFormat f) noexcept {
+  switch (f) {
+    case InputFormat::libvirt_save: return "libvirt-save";
+    case InputFormat::qcow2: return "qcow2";
+    default: return "qemu";
+  }
+}
+
+std::string uuid_text(Bytes u) {
+  std::string s;
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (std::size_t i = 0; i < u.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
+    s += kHex[static_cast<unsigned char>(u[i]) >> 4];
+    s += kHex[static_cast<unsigned char>(u[i]) & 0xf];
+  }
+  return s;
+}
+
 }  // namespace migscope

@@ -56,25 +56,6 @@ std::string human_bytes(std::uint64_t v) {
   return s;
 }
 
-std::string uuid_text(Bytes u) {
-  std::string s;
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (std::size_t i = 0; i < u.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
-    s += kHex[static_cast<unsigned char>(u[i]) >> 4];
-    s += kHex[static_cast<unsigned char>(u[i]) & 0xf];
-  }
-  return s;
-}
-
-const char* container_name(InputFormat f) {
-  switch (f) {
-    case InputFormat::libvirt_save: return "libvirt-save";
-    case InputFormat::qcow2: return "qcow2";
-    default: return "qemu";
-  }
-}
-
 void base64(std::string& out, const std::uint8_t* p, std::size_t n) {
   static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   out.reserve(out.size() + (n + 2) / 3 * 4);
@@ -141,9 +122,9 @@ std::string summary_html(const Dump& dump, const WalkSummary& sum, const InfoCol
     p.row("format", "qcow2 image, the VM state of snapshot " + sn->id + " '" + sn->name + "': stream v3 of " +
                         num(dump.size()) + " bytes (offsets below are in it)");
   else if (loc.compression == Compression::none)
-    p.row("format", std::string(container_name(loc.format)) + " stream v3 at offset " + hex(loc.stream_offset));
+    p.row("format", std::string(input_format_name(loc.format).data()) + " stream v3 at offset " + hex(loc.stream_offset));
   else
-    p.row("format", std::string(container_name(loc.format)) + ", " + std::string(compression_name(loc.compression)) +
+    p.row("format", std::string(input_format_name(loc.format).data()) + ", " + std::string(compression_name(loc.compression)) +
                         "-compressed from offset " + hex(loc.payload_offset) + ": stream v3 of " + num(dump.size()) +
                         " bytes (offsets below are in it)");
   p.row("input size", human_bytes(dump.input_size()) + " (" + num(dump.input_size()) + " bytes)");

@@ -82,6 +82,10 @@ enum class InputFormat : std::uint8_t {
 /// format 1-5, or a whole file such as a compressed `virsh dump`).
 enum class Compression : std::uint8_t { none, gzip, bzip2, xz, lzop, zstd };
 std::string_view compression_name(Compression c) noexcept;
+/// The container as messages name it: "qemu", "libvirt-save" or "qcow2".
+std::string_view input_format_name(InputFormat f) noexcept;
+/// 16 raw bytes as 8-4-4-4-12 lowercase hex (a configuration's or a domain's UUID).
+std::string uuid_text(Bytes u);
 
 /// The 92-byte header of a libvirt save image (libvirt src/qemu/qemu_saveimage.h)
 /// and the domain XML after it.
