@@ -265,8 +265,9 @@ Status OpenStream::stream_out(const std::function<Status(Bytes piece)>& emit) co
 Result<WalkSummary> OpenStream::walk(StreamVisitor& visitor, WalkOptions options, WalkSummary* partial) const {
   options.vmdesc = vmdesc ? &*vmdesc : nullptr;
   consumed->store(0, std::memory_order_relaxed);
-  // A decompressed input counts what its decompressor read; a mapped one, the walk.
-  if (!streamed() && !options.progress) options.progress = consumed.get();
+  // A decompressed input counts what its decompressor read; a mapped one (or a
+  // qcow2 VM state, read in place of the image's size), the walk.
+  if (!options.progress && (!streamed() || location.compression == Compression::none)) options.progress = consumed.get();
   if (!streamed()) return walk_stream(bytes(), walk_location(), options, visitor, partial);
   // The spool, if there is one (it keeps every byte); else, for a walk that
   // reads once, a window of its own (made by prepare() or now).
