@@ -56,13 +56,13 @@ ProgressMeter::~ProgressMeter() {
 void ProgressMeter::run() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    draw(false);
+    draw();
     // A few times a second: more would only cost the terminal.
     if (wake_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stop_; })) return;
   }
 }
 
-void ProgressMeter::draw(bool) {
+void ProgressMeter::draw() {
   std::uint64_t done = 0, total = 0;
   for (const Dump* d : dumps_) {
     const Progress p = d->progress();

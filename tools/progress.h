@@ -31,7 +31,7 @@ class ProgressMeter {
 
  private:
   void run();
-  void draw(bool final_frame);
+  void draw();
 
   std::vector<const Dump*> dumps_;
   std::string label_;

@@ -50,12 +50,6 @@ std::string hex(std::uint64_t v) {
   return b;
 }
 
-std::string uuid_text(const std::string& hex32) {
-  if (hex32.size() != 32) return hex32;
-  return hex32.substr(0, 8) + "-" + hex32.substr(8, 4) + "-" + hex32.substr(12, 4) + "-" + hex32.substr(16, 4) + "-" +
-         hex32.substr(20);
-}
-
 bool has(const std::vector<std::string>& v, std::string_view x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
 // ACPI blobs live in resizeable RAM blocks (max_length above used_length):
@@ -236,7 +230,7 @@ class LoadChecker {
       if (ds_ && ds_->uuid) {
         if (*ds_->uuid != *dump_.uuid)
           error(FindingKind::load_uuid, at, "configuration", "the UUIDs differ (validate-uuid)",
-                "UUID received is " + uuid_text(*dump_.uuid) + " and local is " + uuid_text(*ds_->uuid), *dump_.uuid,
+                "UUID received is " + *dump_.uuid + " and local is " + *ds_->uuid, *dump_.uuid,
                 *ds_->uuid);
       } else {
         undecided("the destination's -uuid (the dump was saved with validate-uuid)");

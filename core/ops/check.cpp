@@ -1,8 +1,6 @@
 // check: loading the documents (streams recognised by their first bytes,
 // their vmdesc trailers compared) and running the checker.
 #include "input/decompress.h"
-#include "json/py_writer.h"
-#include "json/python_dump.h"
 #include "migscope/ops.h"
 #include "ops/incomplete_save.h"
 #include "stream/format.h"
@@ -92,15 +90,7 @@ class LoadFactsCollector : public StreamVisitor {
     f_.machine.assign(c.machine);
     f_.target_page_bits = c.target_page_bits;
     for (auto cap : c.capabilities) f_.capabilities.emplace_back(cap);
-    if (c.uuid) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      std::string u;
-      for (std::byte b : *c.uuid) {
-        u += kHex[static_cast<unsigned>(b) >> 4];
-        u += kHex[static_cast<unsigned>(b) & 15];
-      }
-      f_.uuid = std::move(u);
-    }
+    if (c.uuid) f_.uuid = uuid_text(*c.uuid);
     return {};
   }
   Status on_command(const Command& c) override {
@@ -149,15 +139,7 @@ Result<compat::LoadFacts> load_facts(const Dump& dump) {
   once.release_behind = true;  // a Dump is a read-only mapping: keep the resident set small
   MIGSCOPE_ASSIGN(WalkSummary summary, dump.walk(collector, once));
   facts.footers = summary.footers;
-  if (const auto& v = dump.stream().vmdesc) {
-    std::string text;
-    json::OutBuffer out(&text);
-    json::PyWriter w(out);
-    json::write_python_json(w, v->root());
-    w.end_document();
-    out.Flush();
-    facts.vmdesc_json = std::move(text);
-  }
+  if (const auto& v = dump.stream().vmdesc) facts.vmdesc_json = v->text();
   return facts;
 }
 

@@ -10,7 +10,6 @@
 
 #include "compat/state_diff.h"
 #include "json/py_writer.h"
-#include "json/python_dump.h"
 #include "migscope/ops.h"
 #include "ops/incomplete_save.h"
 #include "ram/page_index.h"
@@ -115,10 +114,7 @@ Status read_dump(const Dump& dump, unsigned threads, Side& side) {
   side.pages = std::move(hashes.pages);
   if (const auto& v = dump.stream().vmdesc) {
     side.has_vmdesc = true;
-    json::OutBuffer out(&side.vmdesc_json);
-    json::PyWriter w(out);
-    json::write_python_json(w, v->root());
-    w.end_document();
+    side.vmdesc_json = v->text();
   }
   return {};
 }

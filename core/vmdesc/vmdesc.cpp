@@ -3,6 +3,8 @@
 #include <cstring>
 
 #include "json/json_util.h"
+#include "json/py_writer.h"
+#include "json/python_dump.h"
 
 namespace migscope {
 
@@ -66,6 +68,17 @@ Result<Vmdesc> Vmdesc::parse(std::string_view json_text, std::uint64_t offset) {
 const rapidjson::Value* Vmdesc::device(std::string_view name, std::uint32_t instance) const {
   auto it = devices_.find({name, instance});
   return it == devices_.end() ? nullptr : it->second;
+}
+
+std::string Vmdesc::text() const {
+  std::string out;
+  {
+    json::OutBuffer buffer(&out);
+    json::PyWriter w(buffer);
+    json::write_python_json(w, root());
+    w.end_document();
+  }
+  return out;
 }
 
 }  // namespace migscope

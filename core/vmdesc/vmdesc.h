@@ -47,6 +47,8 @@ class Vmdesc {
   Vmdesc& operator=(Vmdesc&&) noexcept = default;
 
   const rapidjson::Value& root() const noexcept { return *doc_; }
+  /// The description as JSON text, as `desc` prints it (for comparing two of them).
+  std::string text() const;
   /// "page_size" of the description (target page size), if present.
   std::optional<std::uint64_t> page_size() const noexcept { return page_size_; }
   /// The description of the device section (idstr, instance), or null; the last

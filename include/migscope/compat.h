@@ -267,7 +267,7 @@ struct LoadFacts {
   std::string machine;
   std::optional<std::uint32_t> target_page_bits;  ///< the configuration's subsection, if sent
   std::vector<std::string> capabilities;          ///< the configuration's capabilities subsection
-  std::optional<std::string> uuid;                ///< the configuration's uuid (32 hex digits)
+  std::optional<std::string> uuid;                ///< the configuration's uuid (8-4-4-4-12 hex, as QEMU prints it)
   bool footers = false;
   struct Section {
     std::uint64_t offset = 0;
