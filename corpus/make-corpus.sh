@@ -184,21 +184,8 @@ EOF
 
 # ---------------------------------------------------------------------------------------
 
-want() {
-    [ ${#ONLY[@]} -eq 0 ] && return 0
-    local n; for n in "${ONLY[@]}"; do [ "$n" = "$1" ] && return 0; done
-    return 1
-}
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"  # want, show
 
-# pretty command line for the manifest (work dir paths shown as $WORK)
-show() {
-    local a out=""
-    for a in "$@"; do
-        a=${a//$WORK/\$WORK}
-        case "$a" in *[\ \"\'\>\<\|\;\&\$\*]*) out+=" '$a'" ;; *) out+=" $a" ;; esac
-    done
-    printf '%s' "${out# }"
-}
 
 manifest_add() {   # NAME DIR QMPJSON CMD...
     local name=$1 dir=$2 qmpj=$3; shift 3

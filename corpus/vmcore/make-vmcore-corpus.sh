@@ -42,21 +42,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-want() {
-    [ ${#ONLY[@]} -eq 0 ] && return 0
-    local n; for n in "${ONLY[@]}"; do [ "$n" = "$1" ] && return 0; done
-    return 1
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"  # want, show
 
-# command line for the manifest, work dir shown as $WORK (same quoting as make-corpus.sh)
-show() {
-    local a out=""
-    for a in "$@"; do
-        a=${a//$WORK/\$WORK}
-        case "$a" in *[\ \"\'\>\<\|\;\&\$\*]*) out+=" '$a'" ;; *) out+=" $a" ;; esac
-    done
-    printf '%s' "${out# }"
-}
 
 manifest_add() {   # NAME QMPJSON CMD...
     local name=$1 qmpj=$2; shift 2
