@@ -86,10 +86,8 @@ TEST(Diff, RamRangesOfTwoSavesEqualWhatTheirHashOutputsGive) {
     std::map<std::string, std::vector<std::uint64_t>> want;
     for (const auto& side : {&ha, &hb})
       for (const auto& [block, pages] : *side)
-        for (const auto& [off, h] : pages) {
-          (void)h;
-          if (content(ha, block, off) != content(hb, block, off)) want[block].push_back(off);
-        }
+        for (const auto& page : pages)
+          if (content(ha, block, page.first) != content(hb, block, page.first)) want[block].push_back(page.first);
     for (auto& [block, v] : want) {
       std::sort(v.begin(), v.end());
       v.erase(std::unique(v.begin(), v.end()), v.end());
