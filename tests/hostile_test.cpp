@@ -550,7 +550,7 @@ std::string qcow2_image(std::uint64_t l1, std::uint32_t l1_size, std::uint64_t v
   StreamBuilder l2;
   l2.be64(l2_entry);
   std::string u = l2.str();
-  u.resize(512, '\0');
+  u.resize(1024, '\0');  // and the data cluster at 2048, so only the lie under test is one
   return img + t + u;
 }
 
@@ -565,7 +565,7 @@ TEST(Hostile, LyingQcow2Images) {
       {"L1 table past the end", qcow2_image(1u << 30, 1, 4096, 1536, 2048), {5}, "L1 table"},
       {"VM state of 2^62 bytes", qcow2_image(1024, 1, std::uint64_t{1} << 62, 1536, 2048), {5}, "claims a VM state"},
       {"L2 table past the end", qcow2_image(1024, 1, 4096, 1u << 30, 0), {5}, "L2 table"},
-      {"cluster past the end", qcow2_image(1024, 1, 4096, 1536, 1u << 30), {5}, "beyond the end"},
+      {"cluster past the end", qcow2_image(1024, 1, 4096, 1536, 1u << 30), {5}, "data cluster at 0x40000000 runs past the end"},
       {"L2 entry pointing at the L2 table", qcow2_image(1024, 1, 512, 1536, 1536), {3}, "not a QEMU migration stream"},
       {"nothing allocated", qcow2_image(1024, 1, 4096, 0, 0), {3}, "wrong magic 0x00000000"},
       {"header cut short", std::string("QFI\xfb\0\0\0\3", 8), {5}, "header"},

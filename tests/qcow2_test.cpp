@@ -121,7 +121,7 @@ struct Qcow2Builder {
     }
     StreamBuilder h;
     h.raw(std::string_view("QFI\xfb", 4)).be32(version).be64(0).be32(0).be32(cluster_bits).be64(disk).be32(0);
-    h.be32(1).be64(0).be64(0).be32(0).be32(static_cast<std::uint32_t>(snaps.size()));
+    h.be32(0).be64(0).be64(0).be32(0).be32(static_cast<std::uint32_t>(snaps.size()));
     h.be64(snapshots_offset ? snapshots_offset : cs);
     if (version == 3) {
       h.be64((extended ? 16 : 0) | (compression_type ? 8 : 0)).be64(0).be64(0).be32(4).be32(compression_type ? 112 : 104);
@@ -362,6 +362,35 @@ TEST(Qcow2, TheCompressionTypeMustAgreeWithItsFeatureBit) {
   auto p = read_qcow2(bytes_of(plain.build()));
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->compression_type, 0u);
+}
+
+// QEMU's own images (corpus/wrapped/*.qcow2) cut short anywhere past their
+// header: a cut image is an error (truncated), however much of a snapshot's
+// VM state the part left still holds - the tables and clusters it refers to
+// run past the end, as `qemu-img check` would report.
+TEST(Qcow2, QemusImagesCutShortAnywhereAreTruncated) {
+  const std::filesystem::path dir = std::filesystem::path(test::binary_dir()) / "corpus" / "wrapped";
+  int images = 0, cuts = 0;
+  if (std::filesystem::exists(dir))
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      if (e.path().extension() != ".qcow2") continue;
+      ++images;
+      const std::string img = test::read_file(e.path().string());
+      ASSERT_GT(img.size(), 4096u);
+      std::vector<std::size_t> at;
+      for (std::size_t k = 1; k < 64; ++k) at.push_back(4096 + (img.size() - 4096) * k / 64);
+      for (std::size_t tail : {1, 2, 511, 512, 4096, 65535, 65536}) at.push_back(img.size() - tail);
+      for (std::size_t n : at) {
+        SCOPED_TRACE(e.path().filename().string() + " cut to " + std::to_string(n));
+        auto image = read_qcow2(bytes_of(img.substr(0, n)));
+        ASSERT_FALSE(image.ok());
+        EXPECT_EQ(image.error().code, ErrorCode::truncated) << image.error().message();
+        ++cuts;
+      }
+      EXPECT_TRUE(read_qcow2(bytes_of(img)).ok());
+    }
+  EXPECT_GE(images, 2) << "the wrapped corpus is unpacked into the build directory";
+  EXPECT_GE(cuts, 140);
 }
 
 }  // namespace

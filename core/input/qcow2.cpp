@@ -35,6 +35,72 @@ constexpr std::uint32_t kMaxSnapshots = 65536;  // QCOW_MAX_SNAPSHOTS
 
 Error corrupt(std::uint64_t at, std::string what) { return make_error(ErrorCode::corrupt, at, "qcow2: " + std::move(what)); }
 
+// A qcow2 image cut short can still hold a whole VM state (the tables and
+// clusters past the cut being someone else's), so reading it is no test. As
+// `qemu-img check` does (block/qcow2-refcount.c inc_refcounts), every region
+// the image refers to - refcount table and blocks, L1 tables (active and each
+// snapshot's), their L2 tables and the data clusters these map - must not
+// end a cluster or more past the end of the file; refcount blocks and L2
+// tables, which QEMU always writes whole, must be whole. Only cluster-aligned
+// tables are followed (QEMU refuses the others when it uses them), each once,
+// so the work stays bounded by the size of the file.
+Status check_not_cut_short(Bytes file, const Qcow2Image& img) {
+  const std::uint64_t size = file.size(), cluster = std::uint64_t{1} << img.cluster_bits;
+  const std::byte* h = file.data();
+  auto past_end = [&](std::uint64_t at, std::uint64_t len) {
+    if (at > UINT64_MAX - len) return true;
+    return at + len > size && at + len - size >= cluster;
+  };
+  auto not_whole = [&](std::uint64_t at) { return at > size || size - at < cluster; };
+  auto cut = [&](std::uint64_t pointed_from, const char* what, std::uint64_t at) {
+    return make_error(ErrorCode::truncated, pointed_from,
+                      std::string("qcow2: ") + what + " at " + hex(at) + " runs past the end of the input (" +
+                          std::to_string(size) + " bytes): the image was cut short");
+  };
+  // Refcount table and blocks.
+  const std::uint64_t reftable = load_be64(h + 48);
+  const std::uint64_t reftable_len = std::uint64_t{load_be32(h + 56)} << img.cluster_bits;
+  if (reftable != 0 && past_end(reftable, reftable_len)) return cut(48, "the refcount table", reftable);
+  if (reftable != 0)
+    for (std::uint64_t e = reftable; e < size && size - e >= 8 && e - reftable < reftable_len; e += 8) {
+      const std::uint64_t block = load_be64(h + e) & kOffsetMask;
+      if (block != 0 && not_whole(block)) return cut(e, "a refcount block", block);
+    }
+  // L1 tables, then each distinct L2 table they name, then its clusters.
+  struct L1 {
+    std::uint64_t offset, entries, pointed_from;
+  };
+  std::vector<L1> l1s{{load_be64(h + 40), load_be32(h + 36), 36}};
+  for (const Qcow2Snapshot& sn : img.snapshots) l1s.push_back({sn.l1_table_offset, sn.l1_size, sn.entry_offset});
+  std::vector<std::uint64_t> l2_tables;
+  for (const L1& l1 : l1s) {
+    if (l1.entries == 0) continue;
+    if (past_end(l1.offset, 8 * l1.entries)) return cut(l1.pointed_from, "an L1 table", l1.offset);
+    for (std::uint64_t at = l1.offset; at < size && size - at >= 8 && at - l1.offset < 8 * l1.entries; at += 8) {
+      const std::uint64_t l2 = load_be64(h + at) & kOffsetMask;
+      if (l2 == 0) continue;
+      if (not_whole(l2)) return cut(at, "an L2 table", l2);
+      if ((l2 & (cluster - 1)) == 0) l2_tables.push_back(l2);
+    }
+  }
+  std::sort(l2_tables.begin(), l2_tables.end());
+  l2_tables.erase(std::unique(l2_tables.begin(), l2_tables.end()), l2_tables.end());
+  const std::uint64_t entry_size = img.extended_l2 ? 16 : 8;
+  const unsigned csize_shift = 62 - (img.cluster_bits - 8);
+  for (std::uint64_t l2 : l2_tables)
+    for (std::uint64_t at = l2; at < size && size - at >= 8 && at - l2 < cluster; at += entry_size) {
+      const std::uint64_t entry = load_be64(h + at);
+      if (entry & kCompressed) {
+        const std::uint64_t host = entry & ((std::uint64_t{1} << csize_shift) - 1);
+        const std::uint64_t sectors = ((entry >> csize_shift) & ((std::uint64_t{1} << (img.cluster_bits - 8)) - 1)) + 1;
+        if (past_end(host & ~std::uint64_t{511}, sectors * 512)) return cut(at, "a compressed cluster", host);
+      } else if (const std::uint64_t host = entry & kOffsetMask; host != 0 && past_end(host, cluster)) {
+        return cut(at, "a data cluster", host);
+      }
+    }
+  return {};
+}
+
 }  // namespace
 
 bool starts_like_qcow2(Bytes head) noexcept { return head.size() >= 4 && std::memcmp(head.data(), "QFI\xfb", 4) == 0; }
@@ -107,6 +173,7 @@ Result<Qcow2Image> read_qcow2(Bytes file) {
     pointed_from = at;
     at += (need + 7) / 8 * 8;  // entries are 8-byte aligned
   }
+  MIGSCOPE_TRY(check_not_cut_short(file, img));
   return img;
 }
 
