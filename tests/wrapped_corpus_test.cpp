@@ -408,5 +408,48 @@ TEST(WrappedCorpus, CatOfASparseSaveIsAnEquivalentBareMappedRamStream) {
   fs::remove_all(dir);
 }
 
+// Every wrapped input cut short (bare and decompressed streams, libvirt
+// saves, qcow2 images): cat is an error naming the damage, to a string or a
+// file, and leaves no file that could pass for the stream.
+TEST(WrappedCorpus, CatOfAnInputCutShortIsAnErrorAndWritesNothing) {
+  const auto all = pairs();
+  if (all.empty()) GTEST_SKIP() << "corpus/wrapped not built";
+  const fs::path dir = fs::temp_directory_path() / ("migscope-catcut-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::vector<fs::path> inputs;
+  for (const Pair& p : all) inputs.insert(inputs.end(), {p.image, p.stream});
+  for (const char* image : {"q35-2snaps.qcow2", "q35-zstd-vmstate.qcow2"}) inputs.push_back(wrapped_dir() / image);
+  int cuts = 0;
+  for (const fs::path& input : inputs) {
+    const std::string whole = file_bytes(input);
+    for (const double at : {0.3, 0.7, 0.999}) {
+      const std::size_t n = static_cast<std::size_t>(static_cast<double>(whole.size()) * at);
+      SCOPED_TRACE(input.filename().string() + " cut to " + std::to_string(n));
+      const fs::path cut = dir / ("cut" + input.extension().string());
+      std::ofstream(cut, std::ios::binary | std::ios::trunc).write(whole.data(), static_cast<std::streamsize>(n));
+      auto d = Dump::open(cut.string(), OpenOptions{"", input.extension() == ".qcow2" ? "1" : ""});
+      if (!d.ok()) {  // the damage may show at open already
+        EXPECT_TRUE(d.error().code == ErrorCode::truncated || d.error().code == ErrorCode::corrupt) << d.error().message();
+        ++cuts;
+        continue;
+      }
+      std::string text;
+      auto to_text = ops::cat(*d, {}, ops::TextOutput::to_string(text));
+      ASSERT_FALSE(to_text.ok()) << "cat of a cut input succeeded";
+      EXPECT_TRUE(to_text.error().code == ErrorCode::truncated || to_text.error().code == ErrorCode::corrupt)
+          << to_text.error().message();
+      ops::CatOptions o;
+      o.output = (dir / "out.mig").string();
+      auto to_file = ops::cat(*d, o, {});
+      ASSERT_FALSE(to_file.ok());
+      EXPECT_FALSE(fs::exists(o.output)) << "a cut input left an output";
+      ++cuts;
+    }
+  }
+  fs::remove_all(dir);
+  EXPECT_GE(cuts, 3 * 30);
+}
+
 }  // namespace
 }  // namespace migscope

@@ -35,7 +35,12 @@ int cmd_cat(int argc, char** argv) {
   std::optional<ProgressMeter> meter(std::in_place, std::vector<const Dump*>{&*dump}, "migscope cat");
   auto report = ops::cat(*dump, options, ops::TextOutput::to_file(stdout));
   meter.reset();
-  if (!report.ok()) return report_error(prog, options.output.empty() ? file : options.output, report.error());
+  if (!report.ok()) {
+    // A refused or failed write names the output; anything else is the input's.
+    const ErrorCode code = report.error().code;
+    const bool output_error = !options.output.empty() && (code == ErrorCode::io || code == ErrorCode::output_refused);
+    return report_error(prog, output_error ? options.output : file, report.error());
+  }
   if (report->rebased_blocks)
     std::fprintf(stderr, "%s: %s: note: a sparse save: the stream now starts at offset 0 (a hole replaces the libvirt header) and the mapped-ram offsets of %zu block(s) were rebased by -0x%llx, keeping their alignment: a bare mapped-ram stream\n",
                  prog.c_str(), file.c_str(), report->rebased_blocks, static_cast<unsigned long long>(report->rebased_by));

@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include <unistd.h>
@@ -68,32 +71,74 @@ constexpr std::uint64_t kRegionAlignment = 1u << 20;
 
 namespace {
 
+// Passes what it reads on to `emit`, in order, each byte once, as the
+// decompressor (or the qcow2 reader) produces it: on the window's producer
+// thread, ahead of the walk that checks the stream.
+class TeeReader final : public SequentialReader {
+ public:
+  TeeReader(std::unique_ptr<SequentialReader> inner, std::function<Status(Bytes)> emit)
+      : inner_(std::move(inner)), emit_(std::move(emit)) {}
+  Result<std::size_t> read(std::span<std::byte> out) override {
+    MIGSCOPE_ASSIGN(const std::size_t n, inner_->read(out));
+    if (n == 0) ended_ = true;
+    else MIGSCOPE_TRY(emit_(Bytes{out.data(), n}));
+    return n;
+  }
+  std::string name() const override { return inner_->name(); }
+  bool ended() const noexcept { return ended_; }
+
+ private:
+  std::unique_ptr<SequentialReader> inner_;
+  std::function<Status(Bytes)> emit_;
+  bool ended_ = false;
+};
+
 // A decompressed stream (or a qcow2 snapshot's VM state) starts at its first
 // byte and has no mapped-ram regions to move (a sparse save is never
-// compressed): copied as it is produced, through a read-once window.
+// compressed): copied as it is produced (TeeReader), while a read-once walk
+// of the same bytes checks it. No temporary file; a stream cut short or
+// damaged is an error, after the bytes before the damage (standard output)
+// or with no file left (a file).
 Result<CatReport> cat_streamed(const Dump& dump, const CatOptions& options, const TextOutput& out) {
   const OpenStream& s = dump.stream();
   CatReport report;
+  std::optional<OutputBuffer> buffer;
+  std::optional<OutputFile> target;
   if (options.output.empty()) {
-    OutputBuffer buffer(out);
-    MIGSCOPE_TRY(s.stream_out([&](Bytes piece) -> Status {
-      buffer.buffer().Write({reinterpret_cast<const char*>(piece.data()), piece.size()});
-      report.bytes += piece.size();
-      return {};
-    }));
-    MIGSCOPE_TRY(buffer.finish());
-    return report;
+    buffer.emplace(out);
+  } else {
+    MIGSCOPE_ASSIGN(auto t, open_output_file(options.output, options.force));
+    target.emplace(std::move(t));
   }
-  MIGSCOPE_ASSIGN(auto target, open_output_file(options.output, options.force));
-  const int fd = target.fd;
-  MIGSCOPE_TRY(s.stream_out([&](Bytes piece) -> Status {
-    MIGSCOPE_TRY(write_sparse(fd, report.bytes, piece.data(), piece.size(), options.output));
+  auto emit = [&](Bytes piece) -> Status {
+    if (buffer) buffer->buffer().Write({reinterpret_cast<const char*>(piece.data()), piece.size()});
+    else MIGSCOPE_TRY(write_sparse(target->fd, report.bytes, piece.data(), piece.size(), options.output));
     report.bytes += piece.size();
     return {};
-  }));
-  if (::ftruncate(fd, static_cast<off_t>(report.bytes)) != 0)  // a zero run at the end is a hole
+  };
+  MIGSCOPE_ASSIGN(auto source, s.reopen());
+  auto tee = std::make_unique<TeeReader>(std::move(source), emit);
+  TeeReader* teed = tee.get();
+  s.last_once.reset();
+  MIGSCOPE_ASSIGN(s.next_once, StreamWindow::start(std::move(tee), s.limit, s.container.path(), StreamWindow::Kind::once));
+  StreamWindow* window = s.next_once.get();
+  struct Nothing : StreamVisitor {} nothing;
+  WalkOptions walk;
+  walk.read_once = true;
+  MIGSCOPE_TRY(dump.walk(nothing, walk));
+  // The walk may have stopped before the producer (a stream walked again
+  // from a spool): let the copy run to its end.
+  for (std::uint64_t at = window->filled(); !window->ended(); at = window->filled())
+    window->wait_for(at + StreamWindow::kChunk, at);
+  if (const Error* e = window->failure()) return *e;
+  if (!teed->ended()) return make_error(ErrorCode::io, Error::no_offset, "the copy of the stream stopped before its end");
+  if (buffer) {
+    MIGSCOPE_TRY(buffer->finish());
+    return report;
+  }
+  if (::ftruncate(target->fd, static_cast<off_t>(report.bytes)) != 0)  // a zero run at the end is a hole
     return make_error(ErrorCode::io, Error::no_offset, "cannot write " + options.output + ": " + std::strerror(errno));
-  MIGSCOPE_TRY(target.dir.commit());
+  MIGSCOPE_TRY(target->dir.commit());
   return report;
 }
 
@@ -113,9 +158,11 @@ Result<CatReport> cat(const Dump& dump, const CatOptions& options, const TextOut
   // with a hole between; the headers' offsets are rebased by `shift`.
   std::uint64_t first_region = all.size(), shift = base;
   std::vector<Patch> patches;
+  // The walk (at walking speed, before a byte is written) refuses a stream
+  // cut short or damaged, naming where; it also learns the RAM block table.
+  BlockTable table;
+  MIGSCOPE_TRY(dump.walk(table));
   if (base != 0) {
-    BlockTable table;
-    MIGSCOPE_TRY(dump.walk(table));
     for (const RamBlock& b : table.blocks)
       if (b.mapped_ram && (b.bitmap_offset != 0 || b.pages_offset != 0))
         first_region = std::min({first_region, b.bitmap_offset, b.pages_offset});
