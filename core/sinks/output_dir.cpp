@@ -66,14 +66,24 @@ std::string safe_relative_path(std::string_view name) {
 
 OutputDir::OutputDir(OutputDir&& o) noexcept
     : path_(std::move(o.path_)), dir_fd_(o.dir_fd_), force_(o.force_), reserved_(std::move(o.reserved_)),
-      pending_(std::move(o.pending_)) {
+      pending_(std::move(o.pending_)), created_paths_(std::move(o.created_paths_)),
+      created_relative_(std::move(o.created_relative_)), committed_(o.committed_) {
   o.dir_fd_ = -1;
   o.pending_.clear();
+  o.created_paths_.clear();
+  o.created_relative_.clear();
 }
 
 OutputDir::~OutputDir() {
   remove_temporaries();
+  // Without a commit, take back the directories this run made; rmdir only
+  // removes an empty one, so what another writer put there stays.
+  if (!committed_ && dir_fd_ >= 0)
+    for (auto it = created_relative_.rbegin(); it != created_relative_.rend(); ++it)
+      ::unlinkat(dir_fd_, it->c_str(), AT_REMOVEDIR);
   if (dir_fd_ >= 0) ::close(dir_fd_);
+  if (!committed_)
+    for (auto it = created_paths_.rbegin(); it != created_paths_.rend(); ++it) ::rmdir(it->c_str());
 }
 
 Result<OutputDir> OutputDir::open(const std::string& path, bool force) {
@@ -83,8 +93,12 @@ Result<OutputDir> OutputDir::open(const std::string& path, bool force) {
   // Like mkdir -p: create missing parents too.
   for (std::size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
     std::string prefix = path.substr(0, slash);
-    if (!prefix.empty() && ::mkdir(prefix.c_str(), 0777) != 0 && errno != EEXIST)
-      return os_error("cannot create output directory " + prefix);
+    if (!prefix.empty()) {
+      if (::mkdir(prefix.c_str(), 0777) == 0)
+        d.created_paths_.push_back(prefix);
+      else if (errno != EEXIST)
+        return os_error("cannot create output directory " + prefix);
+    }
     if (slash == std::string::npos) break;
   }
   d.dir_fd_ = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -100,7 +114,11 @@ Result<int> OutputDir::open_parent(const std::string& relative, bool create_dirs
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
     int next = ::openat(fd, parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (next < 0 && errno == ENOENT && create_dirs) {
-      if (::mkdirat(fd, parts[i].c_str(), 0777) != 0 && errno != EEXIST) {
+      if (::mkdirat(fd, parts[i].c_str(), 0777) == 0) {
+        std::string made = parts[0];
+        for (std::size_t k = 1; k <= i; ++k) made += "/" + parts[k];
+        created_relative_.push_back(std::move(made));
+      } else if (errno != EEXIST) {
         Error e = os_error("cannot create directory " + path_ + "/" + relative);
         ::close(fd);
         return e;
@@ -193,6 +211,7 @@ Status OutputDir::commit() {
   }
   for (auto& p : pending_) ::close(p.dir_fd);
   pending_.clear();
+  committed_ = true;
   return {};
 }
 

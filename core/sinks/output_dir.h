@@ -40,7 +40,8 @@ class OutputDir {
   Result<int> create(const std::string& relative, std::uint64_t size);
 
   /// Rename every temporary file into place. On failure, or without a commit,
-  /// the destructor removes the temporary files.
+  /// the destructor removes the temporary files, and the directories this
+  /// object created if they are empty: a failed run leaves nothing behind.
   Status commit();
 
   const std::string& path() const noexcept { return path_; }
@@ -61,6 +62,9 @@ class OutputDir {
   bool force_ = false;
   std::vector<std::string> reserved_;
   std::vector<Pending> pending_;
+  std::vector<std::string> created_paths_;     // by open(), outermost first
+  std::vector<std::string> created_relative_;  // under path_, outermost first
+  bool committed_ = false;
 };
 
 /// One output file `path`: its directory opened as an OutputDir with the
