@@ -30,7 +30,7 @@ int cmd_cat(int argc, char** argv) {
   if (auto done = parse_command_line(argc, argv, prog, opts, file)) return *done;
   if (options.output.empty() && ::isatty(STDOUT_FILENO))
     return report_usage(prog, "refusing to write a binary stream to a terminal: give -o FILE or redirect");
-  auto dump = Dump::open(file, OpenOptions{"", snapshot});
+  auto dump = Dump::open(file, open_options("", snapshot));
   if (!dump.ok()) return report_error(prog, file, dump.error());
   std::optional<ProgressMeter> meter(std::in_place, std::vector<const Dump*>{&*dump}, "migscope cat");
   auto report = ops::cat(*dump, options, ops::TextOutput::to_file(stdout));

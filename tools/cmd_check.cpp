@@ -30,6 +30,7 @@ namespace compat = migscope::compat;
 struct CheckOptions {
   std::string src, dest;
   bool reverse = false;
+  bool lenient = false;
   std::string format = "text";
   std::vector<std::string> renames;
   bool no_builtin_renames = false;
@@ -112,7 +113,7 @@ int check_against(CheckOptions& o) {
   compat::ReportOptions ropts;
   compat::Baseline baseline;
   if (auto rc = report_settings(o, ropts, baseline)) return *rc;
-  auto dump = Dump::open(o.src, OpenOptions{{}, o.snapshot});
+  auto dump = Dump::open(o.src, open_options({}, o.snapshot));
   if (!dump.ok()) return report_error(kProg, o.src, dump.error());
   std::optional<ProgressMeter> meter(std::in_place, std::vector<const Dump*>{&*dump}, kProg);
   auto facts = ops::load_facts(*dump);
@@ -124,7 +125,7 @@ int check_against(CheckOptions& o) {
   for (const auto& path : o.against) {
     if (ops::looks_like_state_json(path)) {
       if (vmstate) return report_usage(kProg, "--against: give at most one -dump-vmstate file");
-      auto parsed = ops::load_vmstate_dump(path);
+      auto parsed = ops::load_vmstate_dump(path, o.lenient);
       if (!parsed.ok()) return report_error(kProg, path, parsed.error());
       vmstate = std::move(parsed).value();
       continue;
@@ -155,6 +156,9 @@ int cmd_check(int argc, char** argv) {
   visible.add_options()
       ("help,h", "show this help and exit")
       ("reverse", po::bool_switch(&o.reverse), "check migration from DEST to SRC")
+      ("lenient", po::bool_switch(&o.lenient),
+       "accept -dump-vmstate documents without entries QEMU always writes (vmschkmachine, a section's Description), "
+       "reporting them as findings as vmstate-static-checker does")
       ("format", po::value(&o.format)->value_name("text|json|junit"), "report format (default text)")
       ("renames", po::value(&o.renames)->value_name("FILE")->composing(),
        "more renames, same shape as core/compat/renames.json (repeatable)")
@@ -206,9 +210,9 @@ int cmd_check(int argc, char** argv) {
   for (const auto& path : o.renames)
     if (Status st = ops::load_renames(path, *renames); !st.ok()) return report_error(kProg, path, st.error());
 
-  auto src = ops::load_vmstate(o.src);
+  auto src = ops::load_vmstate(o.src, o.lenient);
   if (!src.ok()) return report_error(kProg, o.src, src.error());
-  auto dest = ops::load_vmstate(o.dest);
+  auto dest = ops::load_vmstate(o.dest, o.lenient);
   if (!dest.ok()) return report_error(kProg, o.dest, dest.error());
   ops::CheckOptions copts;
   copts.reverse = o.reverse;

@@ -103,7 +103,7 @@ int cmd_diff(int argc, char** argv) {
       inputs[i].state_json = std::move(text).value();
       continue;
     }
-    auto dump = Dump::open(*paths[i], OpenOptions{*vmdescs[i], *snapshots[i]});
+    auto dump = Dump::open(*paths[i], open_options(*vmdescs[i], *snapshots[i]));
     if (!dump.ok()) return report_error(kProg, *paths[i], dump.error());
     dumps[i].emplace(std::move(dump).value());
     inputs[i].dump = &*dumps[i];

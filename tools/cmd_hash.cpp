@@ -30,7 +30,7 @@ int cmd_hash(int argc, char** argv) {
   if (threads == 0) threads = all_cores();
   if (threads > 256) return report_usage(prog, "--threads must be at most 256");
 
-  auto dump = Dump::open(file, OpenOptions{vmdesc_file, snapshot});
+  auto dump = Dump::open(file, open_options(vmdesc_file, snapshot));
   if (!dump.ok()) return report_error(prog, file, dump.error());
   ops::HashOptions options;
   options.threads = threads;

@@ -361,7 +361,7 @@ int cmd_info(int argc, char** argv) {
       ("keep-going", po::bool_switch(&keep_going), "on damaged input, report what was read before the damage")
       ("domain-xml", po::bool_switch(&domain_xml), "print the domain XML of a libvirt save image, as saved, and nothing else");
   if (auto done = parse_command_line(argc, argv, prog, opts, file)) return *done;
-  auto dump = Dump::open(file, OpenOptions{vmdesc_file, snapshot});
+  auto dump = Dump::open(file, open_options(vmdesc_file, snapshot));
   if (!dump.ok()) return report_error(prog, file, dump.error());
   if (domain_xml) {
     const LibvirtHeader* h = dump->libvirt();

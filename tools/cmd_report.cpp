@@ -35,7 +35,7 @@ int cmd_report(int argc, char** argv) {
   if (options.output.empty()) return report_usage(prog, "missing -o REPORT.html");
   options.helper_threads = all_cores();  // mapping work off the walk
   options.title = file;
-  auto dump = Dump::open(file, OpenOptions{vmdesc, snapshot});
+  auto dump = Dump::open(file, open_options(vmdesc, snapshot));
   if (!dump.ok()) return report_error(prog, file, dump.error());
   std::optional<ProgressMeter> meter(std::in_place, std::vector<const Dump*>{&*dump}, prog);
   auto report = ops::report(*dump, options);

@@ -47,7 +47,7 @@ int cmd_vmcore(int argc, char** argv) {
   options.threads = threads == 0 ? all_cores() : threads;
   if (auto bad = parse_layout_options(machine, below, above_start, place, options.layout)) return report_usage(prog, *bad);
 
-  auto dump = Dump::open(file, OpenOptions{vmdesc, snapshot});
+  auto dump = Dump::open(file, open_options(vmdesc, snapshot));
   if (!dump.ok()) return report_error(prog, file, dump.error());
   std::optional<ProgressMeter> meter(std::in_place, std::vector<const Dump*>{&*dump}, prog);
   auto report = ops::vmcore(*dump, options);

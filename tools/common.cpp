@@ -49,8 +49,24 @@ boost::program_options::options_description common_options() {
   common.add_options()
       ("progress", po::bool_switch(&chattiness().progress),
        "show progress on stderr even when it is not a terminal (default: only on a terminal)")
-      ("quiet,q", po::bool_switch(&chattiness().quiet), "no progress, notes or warnings on stderr (errors still print)");
+      ("quiet,q", po::bool_switch(&chattiness().quiet), "no progress, notes or warnings on stderr (errors still print)")
+      ("strict", po::bool_switch(&strict_reading()),
+       "refuse what would be a recovery with a warning (a section end guessed, a section shown as opaque bytes "
+       "because it does not match its description): exit 5 instead");
   return common;
+}
+
+bool& strict_reading() {
+  static bool strict = false;
+  return strict;
+}
+
+OpenOptions open_options(std::string vmdesc_path, std::string snapshot) {
+  OpenOptions o;
+  o.vmdesc_path = std::move(vmdesc_path);
+  o.snapshot = std::move(snapshot);
+  o.strict = strict_reading();
+  return o;
 }
 
 std::optional<int> parse_command_line(int argc, char** argv, std::string_view prog,

@@ -9,11 +9,18 @@
 
 #include "exit_codes.h"
 #include "migscope/error.h"
+#include "migscope/stream.h"
 
 namespace migscope::tools {
 
-/// --progress and --quiet (tools/progress.h), which every subcommand takes.
+/// --progress and --quiet (tools/progress.h) and --strict, which every
+/// subcommand takes.
 boost::program_options::options_description common_options();
+
+/// --strict as parsed: every recovery is an error (WalkOptions::strict).
+bool& strict_reading();
+/// How the subcommands open a dump: with this description and snapshot, strict if asked.
+OpenOptions open_options(std::string vmdesc_path, std::string snapshot);
 
 /// The exit-code table every help text ends with.
 inline constexpr const char* kExitCodeHelp =

@@ -19,7 +19,7 @@ void report_warnings(std::string_view prog, std::string_view file, const WalkSum
 }
 
 ErrorCode print_state(const StreamArgs& args) {
-  auto dump = Dump::open(args.file, OpenOptions{args.vmdesc_file, args.snapshot});
+  auto dump = Dump::open(args.file, open_options(args.vmdesc_file, args.snapshot));
   if (!dump.ok()) {
     report_error(args.prog, args.file, dump.error());
     return dump.error().code;
@@ -30,9 +30,6 @@ ErrorCode print_state(const StreamArgs& args) {
     std::fprintf(stderr, "%s: %s: note: no VMDESCRIPTION trailer: device sections are shown as raw bytes (give --vmdesc FILE)\n",
                  args.prog.c_str(), args.file.c_str());
   };
-  // A decompressed stream's trailer is known once it has been walked.
-  const bool pending = dump->description_pending();
-  if (!pending && !dump->vmdesc()) no_description();
   ops::StateOptions options;
   options.memory = args.memory;
   options.keep_going = args.keep_going;
@@ -52,7 +49,9 @@ ErrorCode print_state(const StreamArgs& args) {
       return ErrorCode::io;
     }
   }
-  if (pending && summary.ok() && !dump->vmdesc()) no_description();
+  // After the walk: a trailer cut short is an error, not a missing one (and a
+  // decompressed stream's trailer is known only once it has been walked).
+  if (summary.ok() && !dump->vmdesc()) no_description();
   if (!summary.ok()) {
     Error e = std::move(summary).error();
     if (e.remedy == Remedy::keep_going && !args.offers_keep_going) e.remedy = Remedy::none;
@@ -64,7 +63,7 @@ ErrorCode print_state(const StreamArgs& args) {
 }
 
 ErrorCode print_desc(const StreamArgs& args) {
-  auto dump = Dump::open(args.file, OpenOptions{args.vmdesc_file, args.snapshot});
+  auto dump = Dump::open(args.file, open_options(args.vmdesc_file, args.snapshot));
   Status st = dump.ok() ? ops::desc(*dump, ops::TextOutput::to_file(stdout)) : Status(dump.error());
   if (!st.ok()) {
     report_error(args.prog, args.file, st.error());
@@ -78,7 +77,7 @@ ErrorCode run_extract(const StreamArgs& args, const ExtractArgs& extract) {
     report_error(args.prog, args.file, e);
     return e.code;
   };
-  auto dump = Dump::open(args.file, OpenOptions{args.vmdesc_file, args.snapshot});
+  auto dump = Dump::open(args.file, open_options(args.vmdesc_file, args.snapshot));
   if (!dump.ok()) return fail(dump.error());
   ops::ExtractOptions options;
   options.dir = extract.dir;

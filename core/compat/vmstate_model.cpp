@@ -51,6 +51,7 @@ class DumpParser {
     d.keys = ordered_keys(v);
     MIGSCOPE_ASSIGN(d.name, required_string(v, at, "name"));
     MIGSCOPE_ASSIGN(d.version_id, required_int(v, at, "version_id"));
+    MIGSCOPE_TRY(written_by_qemu(v, at, "minimum_version_id"));
     if (const JsonValue* m = json::member(v, "minimum_version_id")) {
       MIGSCOPE_ASSIGN(d.minimum_version_id, json::get_int(*m, at.member("minimum_version_id")));
     }
@@ -85,6 +86,7 @@ class DumpParser {
     MIGSCOPE_ASSIGN(f.field, required_string(v, at, "field"));
     MIGSCOPE_ASSIGN(f.version_id, required_int(v, at, "version_id"));
     MIGSCOPE_ASSIGN(f.size, required_int(v, at, "size"));
+    MIGSCOPE_TRY(written_by_qemu(v, at, "field_exists"));
     if (const JsonValue* m = json::member(v, "minimum_version_id")) {
       MIGSCOPE_ASSIGN(f.minimum_version_id, json::get_int(*m, at.member("minimum_version_id")));
     }
@@ -107,6 +109,7 @@ class DumpParser {
     VmsdSection s;
     s.key = std::string(key);
     s.keys = ordered_keys(v);
+    for (const char* always : {"Name", "minimum_version_id", "Description"}) MIGSCOPE_TRY(written_by_qemu(v, at, always));
     if (const JsonValue* n = json::member(v, "Name")) {
       MIGSCOPE_ASSIGN(s.name, json::get_string(*n, at.member("Name")));
     }
@@ -130,6 +133,14 @@ class DumpParser {
     const JsonValue* v = json::member(obj, key);
     if (v == nullptr) return json::path_error(at, "missing key \"" + std::string(key) + "\"");
     return json::get_int(*v, at.member(key));
+  }
+
+  // An entry QEMU's -dump-vmstate always writes (migration/savevm.c,
+  // dump_vmstate_json and its helpers; "Fields" and "Subsections" only when
+  // there are any): missing, the document is not QEMU's, unless lenient.
+  Status written_by_qemu(const JsonValue& obj, const PathStep& at, std::string_view key) const {
+    if (limits_.lenient || json::member(obj, key) != nullptr) return {};
+    return json::path_error(at, "missing key \"" + std::string(key) + "\", which QEMU's -dump-vmstate always writes");
   }
 
  private:
@@ -311,6 +322,8 @@ Result<VmstateDump> build_dump(const rapidjson::Document& doc, const ParseLimits
   // an empty or foreign document must not pass a release gate as "no findings".
   if (!dump.has_machine_entry && dump.sections.empty())
     return json::path_error(root, "no \"vmschkmachine\" entry and no device sections: not a -dump-vmstate document");
+  if (!dump.has_machine_entry && !limits.lenient)
+    return json::path_error(root, "no \"vmschkmachine\" entry, which QEMU's -dump-vmstate always writes");
   dump.reindex();
   return dump;
 }

@@ -30,7 +30,7 @@ Result<std::string> read_document(const std::string& path) {
   return out;
 }
 
-Result<VmstateInput> load_vmstate(const std::string& path) {
+Result<VmstateInput> load_vmstate(const std::string& path, bool lenient) {
   VmstateInput in;
   if (file_starts_like_stream(path)) {
     MIGSCOPE_ASSIGN(std::string json, read_vmdesc_json(path));
@@ -39,13 +39,17 @@ Result<VmstateInput> load_vmstate(const std::string& path) {
     return in;
   }
   MIGSCOPE_ASSIGN(std::string text, read_document(path));
-  MIGSCOPE_ASSIGN(in.dump, compat::parse_vmstate_any(text));
+  compat::ParseLimits limits;
+  limits.lenient = lenient;
+  MIGSCOPE_ASSIGN(in.dump, compat::parse_vmstate_any(text, limits));
   return in;
 }
 
-Result<compat::VmstateDump> load_vmstate_dump(const std::string& path) {
+Result<compat::VmstateDump> load_vmstate_dump(const std::string& path, bool lenient) {
   MIGSCOPE_ASSIGN(std::string text, read_document(path));
-  return compat::parse_vmstate_dump(text);
+  compat::ParseLimits limits;
+  limits.lenient = lenient;
+  return compat::parse_vmstate_dump(text, limits);
 }
 
 Result<compat::RenameTable> builtin_renames(bool use_builtin) {

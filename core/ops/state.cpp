@@ -86,8 +86,10 @@ Result<WalkSummary> state(const Dump& dump, const StateOptions& options, const T
 
 Status desc(const Dump& dump, const TextOutput& out) {
   if (auto refused = refuse_incomplete_save(dump, /*can_keep_going=*/false)) return *refused;
-  if (dump.description_pending()) {
-    // A decompressed stream's trailer is at its end: one walk to it.
+  // A decompressed stream's trailer is at its end: one walk to it. Without a
+  // trailer, the walk also tells a stream cut short (inside its trailer or
+  // before) from one that has none.
+  if (dump.description_pending() || !dump.vmdesc()) {
     StreamVisitor nothing;
     WalkOptions once;
     once.read_once = true;
@@ -96,7 +98,7 @@ Status desc(const Dump& dump, const TextOutput& out) {
   const OpenStream& s = dump.stream();
   if (!s.vmdesc)
     return make_error(ErrorCode::unsupported, Error::no_offset,
-                      "no VMDESCRIPTION trailer (postcopy, suppress-vmdesc, an old machine type or a truncated stream)");
+                      "no VMDESCRIPTION trailer (postcopy, suppress-vmdesc or an old machine type)");
   OutputBuffer buffer(out);
   json::PyWriter w(buffer.buffer());
   json::write_python_json(w, s.vmdesc->root());

@@ -264,6 +264,7 @@ Status OpenStream::stream_out(const std::function<Status(Bytes piece)>& emit) co
 
 Result<WalkSummary> OpenStream::walk(StreamVisitor& visitor, WalkOptions options, WalkSummary* partial) const {
   options.vmdesc = vmdesc ? &*vmdesc : nullptr;
+  options.strict = options.strict || strict;
   consumed->store(0, std::memory_order_relaxed);
   // A decompressed input counts what its decompressor read; a mapped one (or a
   // qcow2 VM state, read in place of the image's size), the walk.
@@ -314,6 +315,7 @@ Result<WalkSummary> OpenStream::walk(StreamVisitor& visitor, WalkOptions options
 
 Result<OpenStream> open_stream(InputFile file, const OpenOptions& options) {
   MIGSCOPE_ASSIGN(OpenStream s, open_input(std::move(file), options.snapshot));
+  s.strict = options.strict;
   const std::string& vmdesc_path = options.vmdesc_path;
   if (!vmdesc_path.empty()) {
     MIGSCOPE_ASSIGN(s.external_vmdesc, slurp(vmdesc_path));
@@ -389,12 +391,20 @@ Result<WalkSummary> Dump::walk(StreamVisitor& visitor, WalkOptions options, Walk
 }
 
 Result<std::string> read_vmdesc_json(const std::string& path) {
-  MIGSCOPE_ASSIGN(InputFile file, InputFile::open(path));
-  MIGSCOPE_ASSIGN(OpenStream s, open_input(std::move(file)));
-  MIGSCOPE_TRY(s.complete());
+  MIGSCOPE_ASSIGN(Dump dump, Dump::open(path));
+  // Without a trailer (or before a decompressed stream's end), one walk: a
+  // stream cut short inside its trailer or before it is that error, not a
+  // stream without one.
+  if (dump.description_pending() || !dump.vmdesc()) {
+    StreamVisitor nothing;
+    WalkOptions once;
+    once.read_once = true;
+    MIGSCOPE_TRY(dump.walk(nothing, once));
+  }
+  const OpenStream& s = dump.stream();
   if (!s.trailer)
     return make_error(ErrorCode::unsupported, Error::no_offset,
-                      "no VMDESCRIPTION trailer (postcopy, suppress-vmdesc or a truncated stream)");
+                      "no VMDESCRIPTION trailer (postcopy, suppress-vmdesc or an old machine type)");
   return std::string(s.trailer->json);
 }
 

@@ -52,7 +52,8 @@ struct OpenStream {
   StreamLocation location;
   std::optional<Qcow2Snapshot> snapshot;  ///< the qcow2 snapshot whose VM state `file` is
   mutable std::optional<VmdescTrailer> trailer;  ///< the stream's own trailer, if found
-  std::string external_vmdesc;                   ///< text of --vmdesc FILE, if given
+  std::string external_vmdesc;                   ///< text of the external description, if given
+  bool strict = false;                           ///< every walk is strict (OpenOptions::strict)
   mutable std::optional<Vmdesc> vmdesc;          ///< parsed description (external wins over the trailer)
 
   /// The bytes walked (of a window: those produced so far).

@@ -94,6 +94,16 @@ class Walker {
   }
 
  private:
+  // A recovery: a warning (`how` says what was made of it), or under
+  // WalkOptions::strict the error it stands for.
+  Status warn(Warning w, const std::string& how = {}) {
+    if (options_.strict)
+      return make_error(ErrorCode::corrupt, w.offset, w.text + " (a strict reading refuses what it would recover)", w.remedy);
+    w.text += how;
+    summary_.warnings.push_back(std::move(w));
+    return {};
+  }
+
   Result<WalkSummary> run_walk(WalkSummary* partial) {
     Cursor c = growing_ ? Cursor(file_.data(), filled_, growing_, 0) : Cursor(file_, 0);
     MIGSCOPE_TRY(c.seek(summary_.stream_offset, "stream start"));
@@ -121,9 +131,9 @@ class Walker {
       return std::move(st).error();
     }
     if (guessed_ends_ > 0)
-      summary_.warnings.push_back({c.offset(),
-                                   std::to_string(guessed_ends_) + " section(s) had their end guessed, having no description and no footers",
-                                   Remedy::give_description});
+      MIGSCOPE_TRY(warn({c.offset(),
+                         std::to_string(guessed_ends_) + " section(s) had their end guessed, having no description and no footers",
+                         Remedy::give_description}));
     summary_.end_offset = c.offset();
     summary_.footers = footers_.value_or(false);
     summary_.ram_blocks = ram_.blocks();
@@ -275,14 +285,12 @@ class Walker {
         return make_error(ErrorCode::truncated, at,
                           "VMDESCRIPTION trailer of " + std::to_string(len) + " bytes, but only " +
                               std::to_string(c.remaining() - 5) + " follow: the input was cut short");
-      summary_.warnings.push_back({at, "VMDESCRIPTION length " + std::to_string(len) + " does not reach the end of the input (" +
-                                           std::to_string(c.remaining() - 5) + " bytes follow)"});
-      return {};
+      return warn({at, "VMDESCRIPTION length " + std::to_string(len) + " does not reach the end of the input (" +
+                           std::to_string(c.remaining() - 5) + " bytes follow)"});
     }
     if (c.remaining() >= 1 && static_cast<std::uint8_t>(*c.data()) == kVmdescription)
       return make_error(ErrorCode::truncated, at, "VMDESCRIPTION trailer cut inside its length");
-    summary_.warnings.push_back({at, std::to_string(c.remaining()) + " bytes after EOF are not a VMDESCRIPTION trailer"});
-    return {};
+    return warn({at, std::to_string(c.remaining()) + " bytes after EOF are not a VMDESCRIPTION trailer"});
   }
 
   Status read_configuration(Cursor& c, std::uint64_t at) {
@@ -411,7 +419,7 @@ class Walker {
       MIGSCOPE_ASSIGN(Cursor blob, c.sub(blob_len, "PACKAGED blob"));
       MIGSCOPE_TRY(walk_sections(blob, depth + 1));
       if (!blob.at_end())
-        summary_.warnings.push_back({blob.offset(), std::to_string(blob.remaining()) + " bytes of the PACKAGED blob follow its end"});
+        MIGSCOPE_TRY(warn({blob.offset(), std::to_string(blob.remaining()) + " bytes of the PACKAGED blob follow its end"}));
     }
     return {};
   }
@@ -667,9 +675,10 @@ class Walker {
     for (const std::byte* q = p; q < end; ++q) {
       if (plausible_header(q, end)) {
         if (guessed_ends_++ == 0)
-          summary_.warnings.push_back({c.offset(), "section " + quoted(info.idstr) +
-                                                       ": no description and no footers; its end was guessed at the next plausible section header (" +
-                                                       hex(c.offset_of(q)) + "), and likewise for the sections counted below"});
+          MIGSCOPE_TRY(warn({c.offset(), "section " + quoted(info.idstr) + ": no description and no footers",
+                             Remedy::give_description},
+                            "; its end was guessed at the next plausible section header (" + hex(c.offset_of(q)) +
+                                "), and likewise for the sections counted below"));
         c.skip(static_cast<std::size_t>(q - p));
         return {};
       }
@@ -704,8 +713,8 @@ class Walker {
       return {};
     }
     std::string why = first.ok() ? "it ends at " + hex(trial.offset()) + ", not at the footer" : first.error().message();
-    summary_.warnings.push_back({c.offset(), "section " + quoted(info.idstr) + " does not match its description (" + why +
-                                                 "); shown as opaque bytes"});
+    MIGSCOPE_TRY(warn({c.offset(), "section " + quoted(info.idstr) + " does not match its description (" + why + ")"},
+                      "; shown as opaque bytes"));
     return skip_to_footer(c, info);
   }
 

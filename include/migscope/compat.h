@@ -92,6 +92,14 @@ struct VmstateDump {
 struct ParseLimits {
   std::size_t max_depth = 64;            ///< nested Description / struct / subsection levels
   std::size_t max_bytes = std::size_t{1} << 30;  ///< size of the JSON text
+  /// Accept -dump-vmstate documents that lack entries QEMU always writes
+  /// ("vmschkmachine"; a section's "Name", "minimum_version_id" and
+  /// "Description"; a description's "minimum_version_id"; a field's
+  /// "field_exists"), as upstream's checker does (its own test pair has a
+  /// section without a Description): the checker then reports them as
+  /// missing entries. Without it they are errors: a release gate must not
+  /// pass a document that is not QEMU's.
+  bool lenient = false;
 };
 
 /// Parse and validate a `-dump-vmstate` document.

@@ -184,10 +184,13 @@ struct VmstateInput {
 /// The text of a document file, decompressed if it is gzip, bzip2, xz, lzop
 /// or zstd data (at most 1 GiB).
 Result<std::string> read_document(const std::string& path);
-/// Read and validate `path`, recognising a stream by its first bytes.
-Result<VmstateInput> load_vmstate(const std::string& path);
-/// Read and validate a -dump-vmstate document (nothing else: upstream's checker input).
-Result<compat::VmstateDump> load_vmstate_dump(const std::string& path);
+/// Read and validate `path`, recognising a stream by its first bytes. A
+/// -dump-vmstate document must have every entry QEMU writes unless
+/// `lenient` (compat::ParseLimits::lenient).
+Result<VmstateInput> load_vmstate(const std::string& path, bool lenient = false);
+/// Read and validate a -dump-vmstate document (nothing else: upstream's
+/// checker input; upstream reads it `lenient`).
+Result<compat::VmstateDump> load_vmstate_dump(const std::string& path, bool lenient);
 /// The built-in rename table, or none.
 Result<compat::RenameTable> builtin_renames(bool use_builtin);
 /// Add the renames of `path` to `table`.

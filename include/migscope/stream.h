@@ -44,6 +44,11 @@ struct WalkOptions {
   /// If set, where the walk is (a byte offset of the input) is stored here
   /// now and then (per page batch and section): for progress meters.
   std::atomic<std::uint64_t>* progress = nullptr;
+  /// Every recovery the walk would make and warn about (a section end
+  /// guessed, a section shown as opaque bytes because it does not match its
+  /// description, bytes left over) is instead an error (ErrorCode::corrupt):
+  /// for pipelines that must not accept doubtful input.
+  bool strict = false;
 };
 
 /// How far the current walk of a Dump has come through its input.
@@ -83,6 +88,8 @@ struct OpenOptions {
   /// A qcow2 image: the internal snapshot (id or name) whose VM state to read;
   /// empty: the only one that has a VM state.
   std::string snapshot;
+  /// Every walk of this dump is strict (WalkOptions::strict).
+  bool strict = false;
 };
 
 /// An opened input holding a QEMU stream: mapped, located (plain stream or

@@ -101,7 +101,7 @@ LoadFacts facts_of(const fs::path& path) {
 }
 
 VmstateDump vmstate_of(const fs::path& path) {
-  auto d = ops::load_vmstate_dump(path.string());
+  auto d = ops::load_vmstate_dump(path.string(), false);
   if (!d.ok()) ADD_FAILURE() << path << ": " << d.error().message();
   return d.ok() ? std::move(d).value() : VmstateDump{};
 }

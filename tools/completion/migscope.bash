@@ -38,20 +38,20 @@ _migscope_files() {
 # The options of each subcommand, and those that take a value.
 _migscope_options() {
   case $1 in
-    info) echo "--json --domain-xml --keep-going --vmdesc --snapshot --progress --quiet -q --help" ;;
-    state) echo "--memory -m --page-size --keep-going --vmdesc --snapshot --progress --quiet -q --help" ;;
-    desc) echo "--snapshot --progress --quiet -q --help" ;;
-    hash) echo "--threads -j --vmdesc --snapshot --progress --quiet -q --help" ;;
-    extract) echo "--output -o --force --threads -j --vmdesc --snapshot --progress --quiet -q --help" ;;
-    cat) echo "--output -o --force --snapshot --progress --quiet -q --help" ;;
-    snapshots) echo "--json --progress --quiet -q --help" ;;
+    info) echo "--json --domain-xml --keep-going --vmdesc --snapshot --progress --quiet -q --strict --help" ;;
+    state) echo "--memory -m --page-size --keep-going --vmdesc --snapshot --progress --quiet -q --strict --help" ;;
+    desc) echo "--snapshot --progress --quiet -q --strict --help" ;;
+    hash) echo "--threads -j --vmdesc --snapshot --progress --quiet -q --strict --help" ;;
+    extract) echo "--output -o --force --threads -j --vmdesc --snapshot --progress --quiet -q --strict --help" ;;
+    cat) echo "--output -o --force --snapshot --progress --quiet -q --strict --help" ;;
+    snapshots) echo "--json --progress --quiet -q --strict --help" ;;
     vmcore) echo "--output -o --format --force --threads -j --snapshot --vmdesc --machine
-                  --below-4g --above-4g-start --place --progress --quiet -q --help" ;;
-    check) echo "--reverse --format --fail-on --renames --no-builtin-renames --baseline
-                 --write-baseline --output -o --against --snapshot --capability --progress --quiet -q --help" ;;
+                  --below-4g --above-4g-start --place --progress --quiet -q --strict --help" ;;
+    check) echo "--reverse --format --fail-on --renames --no-builtin-renames --lenient --baseline
+                 --write-baseline --output -o --against --snapshot --capability --progress --quiet -q --strict --help" ;;
     diff) echo "--format --pages --ignore --no-default-ignores --threads -j --sequential
-                --vmdesc-a --vmdesc-b --snapshot-a --snapshot-b --output -o --progress --quiet -q --help" ;;
-    report) echo "--output -o --force --snapshot --vmdesc --progress --quiet -q --help" ;;
+                --vmdesc-a --vmdesc-b --snapshot-a --snapshot-b --output -o --progress --quiet -q --strict --help" ;;
+    report) echo "--output -o --force --snapshot --vmdesc --progress --quiet -q --strict --help" ;;
   esac
 }
 
