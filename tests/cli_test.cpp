@@ -483,7 +483,9 @@ TEST_F(Cli, StrictRefusesEveryRecoveryOfARealStream) {
       EXPECT_EQ(count_lines(strict.err), 1) << strict.err;
       EXPECT_NE(strict.err.find("a strict reading refuses what it would recover"), std::string::npos) << strict.err;
       EXPECT_NE(strict.err.find("at 0x"), std::string::npos) << strict.err;
-      if (c.output) EXPECT_FALSE(fs::exists(dir_ / c.output)) << name << " " << c.verb;
+      if (c.output) {
+        EXPECT_FALSE(fs::exists(dir_ / c.output)) << name << " " << c.verb;
+      }
     }
   }
   const std::string q35 = corpus_stream();

@@ -1,5 +1,7 @@
 #include "common.h"
 
+#include "migscope/ops.h"
+
 #include "progress.h"
 
 #include <algorithm>
@@ -105,12 +107,26 @@ namespace {
 
 char g_sigbus_message[256];
 std::size_t g_sigbus_length = 0;
+char g_interrupt_message[2][160];  // SIGINT, SIGTERM
+std::size_t g_interrupt_length[2] = {0, 0};
 
 extern "C" void on_sigbus(int) {
   // Only async-signal-safe calls here.
+  ops::remove_partial_outputs();
   ssize_t ignored = ::write(STDERR_FILENO, g_sigbus_message, g_sigbus_length);
   (void)ignored;
   ::_exit(exit_corrupt);
+}
+
+extern "C" void on_interrupt(int sig) {
+  // Outputs are unnamed until committed; what has a name (directories made
+  // for them, temporary files where the file system has no unnamed ones)
+  // goes, then the shell's status for death by this signal.
+  ops::remove_partial_outputs();
+  const int i = sig == SIGINT ? 0 : 1;
+  ssize_t ignored = ::write(STDERR_FILENO, g_interrupt_message[i], g_interrupt_length[i]);
+  (void)ignored;
+  ::_exit(128 + sig);
 }
 
 }  // namespace
@@ -118,13 +134,24 @@ extern "C" void on_sigbus(int) {
 void install_sigbus_handler(const char* prog) {
   std::snprintf(g_sigbus_message, sizeof g_sigbus_message,
                 "%s: truncated: the input file shrank while it was being read (SIGBUS on the mapping); "
-                "outputs written so far keep their temporary names\n",
+                "no output was written\n",
                 prog);
   g_sigbus_length = std::strlen(g_sigbus_message);
   struct sigaction sa {};
   sa.sa_handler = on_sigbus;
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGBUS, &sa, nullptr);
+  // SIGINT and SIGTERM likewise leave nothing that looks like output.
+  const int signals[2] = {SIGINT, SIGTERM};
+  for (int i = 0; i < 2; ++i) {
+    std::snprintf(g_interrupt_message[i], sizeof g_interrupt_message[i], "%s: interrupted (%s); no output was written\n",
+                  prog, i == 0 ? "SIGINT" : "SIGTERM");
+    g_interrupt_length[i] = std::strlen(g_interrupt_message[i]);
+    struct sigaction ia {};
+    ia.sa_handler = on_interrupt;
+    sigemptyset(&ia.sa_mask);
+    ::sigaction(signals[i], &ia, nullptr);
+  }
 }
 
 unsigned all_cores() { return std::max(1u, std::thread::hardware_concurrency()); }

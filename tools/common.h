@@ -46,7 +46,9 @@ std::optional<int> parse_command_line(int argc, char** argv, std::string_view pr
 
 /// A mapped input that shrinks under us (truncated or rewritten while being
 /// read) raises SIGBUS on access. Turn that into one line on stderr and the
-/// corrupt-input exit code instead of a silent crash. Call once in main().
+/// corrupt-input exit code instead of a silent crash; and on SIGINT or
+/// SIGTERM remove what unfinished outputs left (ops::remove_partial_outputs)
+/// and exit 130 or 143. Call once in main().
 void install_sigbus_handler(const char* prog);
 
 /// The default for -j and for helper threads: every core (at least 1).

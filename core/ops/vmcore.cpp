@@ -126,7 +126,7 @@ Status copy_within(int fd, const CopyJob& job, const std::string& path) {
     const ssize_t r = ::pread(fd, buf.data(), n, static_cast<off_t>(job.from + done));
     if (r != static_cast<ssize_t>(n)) return io_error("cannot read back", path);
     bool zero = std::all_of(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n), [](std::byte b) { return b == std::byte{0}; });
-    if (!zero && ::pwrite(fd, buf.data(), n, static_cast<off_t>(job.to + done)) != static_cast<ssize_t>(n))
+    if (!zero && !pwrite_all(fd, buf.data(), n, job.to + done))
       return io_error("cannot write", path);
     done += n;
   }
@@ -237,7 +237,7 @@ Result<VmcoreReport> vmcore(const Dump& dump, const VmcoreOptions& options) {
         return make_error(ErrorCode::unsupported, Error::no_offset, "a 32-bit ELF core cannot hold this much memory");
   }
   const std::vector<std::byte> head = guest::elf_headers(notes.core);
-  if (::pwrite(out.fd, head.data(), head.size(), 0) != static_cast<ssize_t>(head.size())) return io_error("cannot write", options.output);
+  if (!pwrite_all(out.fd, head.data(), head.size(), 0)) return io_error("cannot write", options.output);
   // Punch what no PT_LOAD shows (hidden or unplaced parts of blocks), and end the file at the last byte shown.
   std::vector<std::pair<std::uint64_t, std::uint64_t>> shown;
   for (const auto& l : notes.core.loads) shown.emplace_back(l.file_offset, l.file_offset + l.length);

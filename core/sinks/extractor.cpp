@@ -144,7 +144,7 @@ Status StreamingExtractor::punch_range(std::uint32_t block, std::uint64_t offset
   if (::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset), static_cast<off_t>(n)) != 0) {
     // No hole punching here (some filesystems): write zeros instead.
     if (zeros_.size() < n) zeros_.assign(static_cast<std::size_t>(n), std::byte{0});
-    if (::pwrite(fd, zeros_.data(), static_cast<std::size_t>(n), static_cast<off_t>(offset)) != static_cast<ssize_t>(n))
+    if (!pwrite_all(fd, zeros_.data(), static_cast<std::size_t>(n), offset))
       return write_error(block);
   }
   return {};
@@ -153,7 +153,7 @@ Status StreamingExtractor::punch_range(std::uint32_t block, std::uint64_t offset
 Status StreamingExtractor::write_split_page(std::uint32_t block, std::uint64_t offset, const std::byte* data, std::uint64_t n) {
   // A page across the boundary of two pieces (never for page-aligned layouts).
   return for_each_piece(block, offset, n, [&](std::uint64_t to, std::uint64_t from, std::uint64_t len) -> Status {
-    if (::pwrite(targets_[block].fd, data + from, static_cast<std::size_t>(len), static_cast<off_t>(to)) != static_cast<ssize_t>(len))
+    if (!pwrite_all(targets_[block].fd, data + from, static_cast<std::size_t>(len), to))
       return write_error(block);
     return {};
   });

@@ -1,7 +1,8 @@
 // Writing into an output directory safely: names never escape it (no "..",
 // no absolute paths, symlinks already in it are not followed), existing files
-// are not replaced unless asked, and every file is written under a temporary
-// name and renamed into place only when the whole job succeeded.
+// are not replaced unless asked, and every file is written as an unnamed
+// temporary file (O_TMPFILE; a uniquely named one where the file system has
+// none) and linked into place only when the whole job succeeded.
 #pragma once
 
 #include <cstdint>
@@ -56,6 +57,7 @@ class OutputDir {
     std::string temp_leaf, leaf;
     int dir_fd = -1;
     int fd = -1;
+    int slot = -1;  // of a named temporary file in the interrupt registry
   };
   std::string path_;
   int dir_fd_ = -1;
@@ -64,8 +66,13 @@ class OutputDir {
   std::vector<Pending> pending_;
   std::vector<std::string> created_paths_;     // by open(), outermost first
   std::vector<std::string> created_relative_;  // under path_, outermost first
+  std::vector<int> created_slots_;             // of both, in the interrupt registry
   bool committed_ = false;
 };
+
+/// pwrite() all of `n` bytes, going on after a short write (a disk filling
+/// up writes part, then fails with ENOSPC). False with errno set on failure.
+bool pwrite_all(int fd, const void* data, std::size_t n, std::uint64_t offset);
 
 /// One output file `path`: its directory opened as an OutputDir with the
 /// file reserved and created under its temporary name; commit() renames it.

@@ -36,6 +36,12 @@ struct TextOutput {
   static TextOutput to_string(std::string& s) { return {nullptr, &s, "a string"}; }
 };
 
+/// Remove what unfinished outputs of extract, vmcore, report and cat have on
+/// disk under a name (directories made for them, temporary files where the
+/// file system has no unnamed ones), for a SIGINT or SIGTERM handler that
+/// exits next: async-signal-safe.
+void remove_partial_outputs() noexcept;
+
 // ---- info: what the stream holds and where ---------------------------------
 
 struct InfoOptions {
