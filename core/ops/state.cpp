@@ -86,15 +86,7 @@ Result<WalkSummary> state(const Dump& dump, const StateOptions& options, const T
 
 Status desc(const Dump& dump, const TextOutput& out) {
   if (auto refused = refuse_incomplete_save(dump, /*can_keep_going=*/false)) return *refused;
-  // A decompressed stream's trailer is at its end: one walk to it. Without a
-  // trailer, the walk also tells a stream cut short (inside its trailer or
-  // before) from one that has none.
-  if (dump.description_pending() || !dump.vmdesc()) {
-    StreamVisitor nothing;
-    WalkOptions once;
-    once.read_once = true;
-    MIGSCOPE_TRY(dump.walk(nothing, once));
-  }
+  MIGSCOPE_TRY(settle_description(dump));
   const OpenStream& s = dump.stream();
   if (!s.vmdesc)
     return make_error(ErrorCode::unsupported, Error::no_offset,

@@ -390,17 +390,18 @@ Result<WalkSummary> Dump::walk(StreamVisitor& visitor, WalkOptions options, Walk
   return stream_->walk(visitor, options, partial);
 }
 
+Status settle_description(const Dump& dump) {
+  if (!dump.description_pending() && dump.vmdesc()) return {};
+  StreamVisitor nothing;
+  WalkOptions once;
+  once.read_once = true;
+  MIGSCOPE_TRY(dump.walk(nothing, once));
+  return {};
+}
+
 Result<std::string> read_vmdesc_json(const std::string& path) {
   MIGSCOPE_ASSIGN(Dump dump, Dump::open(path));
-  // Without a trailer (or before a decompressed stream's end), one walk: a
-  // stream cut short inside its trailer or before it is that error, not a
-  // stream without one.
-  if (dump.description_pending() || !dump.vmdesc()) {
-    StreamVisitor nothing;
-    WalkOptions once;
-    once.read_once = true;
-    MIGSCOPE_TRY(dump.walk(nothing, once));
-  }
+  MIGSCOPE_TRY(settle_description(dump));
   const OpenStream& s = dump.stream();
   if (!s.trailer)
     return make_error(ErrorCode::unsupported, Error::no_offset,

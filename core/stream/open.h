@@ -98,4 +98,9 @@ Result<OpenStream> open_stream(InputFile file, const OpenOptions& options = {});
 /// The vmdesc JSON text of a migration stream file (for comparing descriptions).
 Result<std::string> read_vmdesc_json(const std::string& path);
 
+/// Walk `dump` once if its trailer is not known yet (a decompressed stream's
+/// is at its end) or it seems to have none: a stream cut short inside its
+/// trailer or before it is that error, not a stream without one.
+Status settle_description(const Dump& dump);
+
 }  // namespace migscope
