@@ -251,5 +251,25 @@ TEST(Diff, ATruncatedDumpIsAnErrorNamingIt) {
   EXPECT_TRUE(r.error().has_offset());
 }
 
+TEST(Diff, TextOutputShowsControlBytesOfTheInputsEscaped) {
+  // fuzz_diff (regressions/diff-text-control.bin): a field named with an ESC
+  // sequence reached the terminal as is, and a newline in it split a line.
+  diff::DiffReport r;
+  r.a_name = "a.json";
+  r.b_name = "b\x1b[2Jb.json";
+  diff::Difference d;
+  d.kind = diff::DiffKind::field;
+  d.path = "dev/x\x1b[31m\nforged line";
+  d.a = "1";
+  d.b = "\x07";
+  r.differences.push_back(d);
+  const std::string text = render(r, diff::DiffFormat::text);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2) << text;
+  EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+  EXPECT_EQ(text.find('\x07'), std::string::npos) << text;
+  EXPECT_NE(text.find("dev/x\\x1b[31m\\x0aforged line: 1 -> \\x07"), std::string::npos) << text;
+  EXPECT_NE(text.find("b\\x1b[2Jb.json"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace migscope

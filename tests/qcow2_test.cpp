@@ -155,6 +155,27 @@ Result<std::string> read_all(const std::string& img, const Qcow2Snapshot& sn, st
   }
 }
 
+TEST(Qcow2, AVmStateAcrossTwoTo64IsCorruptNotWrapped) {
+  // fuzz_qcow2 (regressions/qcow2-vmstate-past-2-64.bin): a snapshot's disk
+  // size puts its VM state in the last L1 entry's span, and the state is
+  // longer than that span: its later clusters would wrap to guest address 0.
+  Qcow2Builder b;
+  b.snaps.push_back({"1", "s", pattern(1000), {Kind::normal}});
+  const std::string img = b.build();
+  auto image = read_qcow2(bytes_of(img));
+  ASSERT_TRUE(image.ok()) << image.error().message();
+  ASSERT_FALSE(image->snapshots.empty());
+  Qcow2Snapshot sn = image->snapshots[0];
+  const unsigned shift = b.cluster_bits + b.cluster_bits - 3;
+  const std::uint64_t span = std::uint64_t{1} << shift;
+  sn.disk_size = 0 - 2 * span + 1;  // the VM state starts at 2^64 - span
+  sn.vm_state_size = span + 4096;
+  auto r = read_all(img, sn, 4096);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::corrupt);
+  EXPECT_NE(r.error().message().find("beyond 2^64"), std::string::npos) << r.error().message();
+}
+
 TEST(Qcow2, EveryClusterKindReadsAsItsBytes) {
   for (int variant = 0; variant < 4; ++variant) {
     const bool extended = variant & 1;

@@ -421,6 +421,29 @@ TEST_F(VmcoreOracle, OverridesMoveTheSplitAndExistingOutputIsKept) {
   for (const auto& e : fs::directory_iterator(tmp_)) EXPECT_EQ(e.path().filename(), "exists.core") << "left behind";
 }
 
+TEST_F(VmcoreOracle, APlacementPastTheAddressSpaceIsRefused) {
+  // fuzz_layout (regressions/layout-place-top-empty-range.bin): a block
+  // placed where it would run past 2^64 became an empty range (an empty
+  // PT_LOAD) instead of an error.
+  auto dump = Dump::open(stream_path("x86_64-q35-7.2"));
+  ASSERT_TRUE(dump.ok());
+  for (const std::uint64_t at : {~std::uint64_t{0}, ~std::uint64_t{0} - 0x1000, std::uint64_t{0} - 0x20000}) {
+    LayoutOverrides ov;
+    ov.place.emplace_back("pc.rom", at);
+    auto layout = ops::guest_layout(*dump, ov);
+    ASSERT_FALSE(layout.ok()) << at;
+    EXPECT_EQ(layout.error().code, ErrorCode::usage);
+    EXPECT_NE(layout.error().message().find("past the end of the address space"), std::string::npos);
+  }
+  // Ending a page below 2^64, the whole block is mapped.
+  LayoutOverrides top;
+  top.place.emplace_back("pc.rom", std::uint64_t{0} - 0x21000);
+  auto fits = ops::guest_layout(*dump, top);
+  ASSERT_TRUE(fits.ok()) << fits.error().message();
+  for (const GuestRange& r : fits->ranges) EXPECT_GT(r.length, 0u) << r.block;
+  EXPECT_EQ(fits->end(), std::uint64_t{0} - 0x1000);
+}
+
 TEST_F(VmcoreOracle, TruncatedStreamLeavesNoOutput) {
   const std::string src = stream_path("x86_64-q35-7.2");
   const std::string cut = (tmp_ / "cut.mig").string();

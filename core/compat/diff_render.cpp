@@ -340,37 +340,41 @@ void render_text(const DiffReport& r, const std::function<void(std::string_view)
   std::string o = diff_summary_line(r) + "\n";
   if (r.descriptions_differ) {
     o += "descriptions differ: values may not be comparable\n";
-    for (const auto& n : r.description_notes) o += "  " + n + "\n";
+    for (const auto& n : r.description_notes) o += "  " + printable(n) + "\n";
   }
+  // Names and values come from the inputs: control bytes (an ESC of a
+  // hostile field name) are shown as \xNN, one line per item stays one line.
   for (const auto& d : r.differences) {
+    const std::string path = printable(d.path), a = printable(d.a), b = printable(d.b);
     switch (d.kind) {
-      case DiffKind::section_only_a: o += "section only in A: " + d.path + "\n"; break;
-      case DiffKind::section_only_b: o += "section only in B: " + d.path + "\n"; break;
-      case DiffKind::section_version: o += "version: " + d.path + ": " + d.a + " -> " + d.b + "\n"; break;
-      case DiffKind::subsection_only_a: o += "subsection only in A: " + d.path + "\n"; break;
-      case DiffKind::subsection_only_b: o += "subsection only in B: " + d.path + "\n"; break;
-      case DiffKind::field_only_a: o += "field only in A: " + d.path + " = " + short_value(d.a) + "\n"; break;
-      case DiffKind::field_only_b: o += "field only in B: " + d.path + " = " + short_value(d.b) + "\n"; break;
-      case DiffKind::list_length: o += "length: " + d.path + ": " + d.a + " -> " + d.b + "\n"; break;
+      case DiffKind::section_only_a: o += "section only in A: " + path + "\n"; break;
+      case DiffKind::section_only_b: o += "section only in B: " + path + "\n"; break;
+      case DiffKind::section_version: o += "version: " + path + ": " + a + " -> " + b + "\n"; break;
+      case DiffKind::subsection_only_a: o += "subsection only in A: " + path + "\n"; break;
+      case DiffKind::subsection_only_b: o += "subsection only in B: " + path + "\n"; break;
+      case DiffKind::field_only_a: o += "field only in A: " + path + " = " + short_value(a) + "\n"; break;
+      case DiffKind::field_only_b: o += "field only in B: " + path + " = " + short_value(b) + "\n"; break;
+      case DiffKind::list_length: o += "length: " + path + ": " + a + " -> " + b + "\n"; break;
       case DiffKind::field:
-      case DiffKind::description: o += d.path + ": " + short_value(d.a) + " -> " + short_value(d.b) + "\n"; break;
+      case DiffKind::description: o += path + ": " + short_value(a) + " -> " + short_value(b) + "\n"; break;
     }
     if (o.size() > kFlushAt) emit(o), o.clear();
   }
   for (const BlockDiff& b : r.blocks) {
     if (!block_differs(b)) continue;
+    const std::string name = printable(b.name);
     if (!b.a.present || !b.b.present) {
-      o += "ram: " + b.name + ": only in " + (b.a.present ? "A" : "B") + " (" + side_text(b.a.present ? b.a : b.b) + ")\n";
+      o += "ram: " + name + ": only in " + (b.a.present ? "A" : "B") + " (" + side_text(b.a.present ? b.a : b.b) + ")\n";
       continue;
     }
-    o += "ram: " + b.name + ": A " + side_text(b.a) + "; B " + side_text(b.b) + "\n";
+    o += "ram: " + name + ": A " + side_text(b.a) + "; B " + side_text(b.b) + "\n";
     for (const auto& range : b.ranges) {
-      o += "ram: " + b.name + " " + hex(range.start) + "-" + hex(range.end - 1) + ": " +
+      o += "ram: " + name + " " + hex(range.start) + "-" + hex(range.end - 1) + ": " +
            plural(range.pages, "page differs", "pages differ") + "\n";
       if (o.size() > kFlushAt) emit(o), o.clear();
     }
     for (const auto& p : b.pages) {
-      o += "page: " + b.name + " " + hex(p.offset) + ": " + hex64(p.a) + " -> " + hex64(p.b) + "\n";
+      o += "page: " + name + " " + hex(p.offset) + ": " + hex64(p.a) + " -> " + hex64(p.b) + "\n";
       if (o.size() > kFlushAt) emit(o), o.clear();
     }
   }
@@ -380,7 +384,7 @@ void render_text(const DiffReport& r, const std::function<void(std::string_view)
 }  // namespace
 
 std::string diff_summary_line(const DiffReport& r) {
-  std::string line = "migscope diff: " + r.a_name + " and " + r.b_name;
+  std::string line = "migscope diff: " + printable(r.a_name) + " and " + printable(r.b_name);
   std::string ram;
   if (r.ram_compared)
     ram = "RAM: " + plural(r.pages_differ(), "page", "pages") + " differ in " + plural(r.blocks_differ(), "block", "blocks");

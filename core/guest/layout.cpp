@@ -406,6 +406,12 @@ Result<GuestLayout> compute_layout(const MachineFacts& facts, const LayoutOverri
   for (const auto& [name, addr] : ov.place) {
     const std::int64_t b = index_of(name);
     if (b < 0) return make_error(ErrorCode::usage, Error::no_offset, "no RAM block '" + name + "' in the stream to place");
+    const std::uint64_t length = facts.blocks[static_cast<std::size_t>(b)].length;
+    // Ranges are [start, end) with end a 64-bit address: the last byte mappable is 2^64 - 2.
+    if (length > UINT64_MAX - addr)
+      return make_error(ErrorCode::usage, Error::no_offset,
+                        "block '" + name + "' placed at " + hex(addr) + " would run past the end of the address space (" +
+                            hex(length) + " bytes)");
     paint_block(b, addr, 0, facts.blocks[static_cast<std::size_t>(b)].length);
     L.notes.push_back("block '" + name + "' placed at " + hex(addr) + " as asked");
   }

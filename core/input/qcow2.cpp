@@ -225,6 +225,9 @@ class VmstateReader final : public SequentialReader {
     // size_to_l1(): the first L1 entry past the disk holds the VM state.
     const std::uint64_t l1_index = (sn.disk_size >> shift) + ((sn.disk_size & ((std::uint64_t{1} << shift) - 1)) != 0);
     base_ = shift >= 64 || l1_index >= (std::uint64_t{1} << (64 - shift)) ? UINT64_MAX : l1_index << shift;
+    // The whole VM state must lie below 2^64 too (fuzz_qcow2: a disk size
+    // just below 2^64 would wrap its later clusters to guest address 0).
+    if (base_ != UINT64_MAX && sn.vm_state_size > UINT64_MAX - base_) base_ = UINT64_MAX;
   }
 
   Result<std::size_t> read(std::span<std::byte> out) override {
