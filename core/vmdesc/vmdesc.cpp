@@ -12,6 +12,14 @@ std::optional<VmdescTrailer> find_vmdesc_trailer(Bytes stream, std::uint64_t str
   const std::size_t n = stream.size();
   if (n < 7) return std::nullopt;
   const std::byte* base = stream.data();
+  // The JSON runs to the end: a stream whose last byte (white space aside)
+  // closes no object has no trailer, and the window is not scanned (a cut
+  // sparse save would fault in up to `window` bytes of holes for nothing).
+  std::size_t last = n;
+  while (last > 0 && (base[last - 1] == std::byte{' '} || base[last - 1] == std::byte{'\n'} ||
+                      base[last - 1] == std::byte{'\r'} || base[last - 1] == std::byte{'\t'}))
+    --last;
+  if (last == 0 || base[last - 1] != std::byte{'}'}) return std::nullopt;
   // Candidates are '{' bytes: the JSON starts with one, 5 bytes after the 0x06.
   std::size_t lowest = n > window ? n - window : 0;
   std::size_t q = n - 2;  // a JSON object is at least "{}"
