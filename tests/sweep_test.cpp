@@ -654,7 +654,8 @@ TEST_P(DamageSweep, EveryCommandOnCutAndCorruptedCopies) {
   // first 4 KiB: headers, tables; the last 4 KiB: EOF, the trailer).
   auto points = [](std::uint64_t size, std::uint64_t salt, std::size_t want) {
     std::vector<std::uint64_t> at;
-    for (std::size_t n = want * 3 / 4; n < 4096; n *= 2) {
+    for (std::size_t n = want * 3 / 4; n < 4096; n += 8) {
+      at.clear();
       for (std::uint64_t o : spread(0, size, n, size * salt)) at.push_back(o);
       for (std::uint64_t o : spread(0, std::min<std::uint64_t>(size, 4096), kDamagePoints / 7, salt + 1)) at.push_back(o);
       for (std::uint64_t o : spread(size > 4096 ? size - 4096 : 0, size, kDamagePoints / 7, salt + 2)) at.push_back(o);
