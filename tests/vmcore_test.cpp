@@ -435,6 +435,16 @@ TEST_F(VmcoreOracle, APlacementPastTheAddressSpaceIsRefused) {
     EXPECT_EQ(layout.error().code, ErrorCode::usage);
     EXPECT_NE(layout.error().message().find("past the end of the address space"), std::string::npos);
   }
+  // fuzz_layout: the RAM above 4 GiB moved where it does not fit.
+  for (const std::uint64_t start : {~std::uint64_t{0}, std::uint64_t{0} - 0x100000}) {
+    LayoutOverrides high;
+    high.below_4g = 0x800000;
+    high.above_4g_start = start;
+    auto cut = ops::guest_layout(*dump, high);
+    ASSERT_FALSE(cut.ok()) << start;
+    EXPECT_EQ(cut.error().code, ErrorCode::usage);
+    EXPECT_NE(cut.error().message().find("RAM above 4 GiB starting at"), std::string::npos) << cut.error().message();
+  }
   // Ending a page below 2^64, the whole block is mapped.
   LayoutOverrides top;
   top.place.emplace_back("pc.rom", std::uint64_t{0} - 0x21000);

@@ -301,6 +301,12 @@ Result<GuestLayout> compute_layout(const MachineFacts& facts, const LayoutOverri
     }
     L.above_4g = ram - L.below_4g;
     L.above_4g_start = ov.above_4g_start ? *ov.above_4g_start : k4G;
+    // fuzz_layout (regressions/layout-above-4g-start-top-empty-range.bin): a
+    // start that leaves no room for the RAM above 4 GiB cut it short, silently.
+    if (L.above_4g > UINT64_MAX - L.above_4g_start)
+      return make_error(ErrorCode::usage, Error::no_offset,
+                        "RAM above 4 GiB starting at " + hex(L.above_4g_start) + " would run past the end of the address space (" +
+                            hex(L.above_4g) + " bytes)");
     if (!ov.above_4g_start && L.above_4g > 0 && k4G + L.above_4g >= kAmdHtStart && (v.major > 7 || (v.major == 7 && v.minor >= 1)))
       L.notes.push_back("RAM reaches the AMD HyperTransport range: on an AMD CPU QEMU moves RAM above 4 GiB to 1 TiB (say where it starts if so)");
 
