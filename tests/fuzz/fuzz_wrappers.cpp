@@ -135,8 +135,8 @@ void read_qcow2_image(const std::uint8_t* data, std::size_t size) {
     if (!c.ok()) fuzz::check_error(c.error(), size, {ErrorCode::usage});
     return c;
   };
-  check_choice("");
-  check_choice(std::string_view("\x01no such snapshot", 17));
+  (void)check_choice("");
+  (void)check_choice(std::string_view("\x01no such snapshot", 17));
   const std::uint8_t pick = size ? data[size - 1] : 0;
   const std::size_t n = std::min(image->snapshots.size(), kSnapshotsRead);
   for (std::size_t i = 0; i < n; ++i) {
