@@ -42,7 +42,7 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 fuzz_bins="" ; for t in $targets; do fuzz_bins="$fuzz_bins fuzz_$t"; done
 # shellcheck disable=SC2086
-ninja -j "${NINJA_JOBS:-1}" -C "$build" $fuzz_bins fuzz_seeds
+ninja -j "${NINJA_JOBS:-$(nproc)}" -C "$build" $fuzz_bins fuzz_seeds
 
 find_bin() { find "$build" -name "fuzz_$1" -type f -perm -u+x | head -n 1; }
 max_len() {
