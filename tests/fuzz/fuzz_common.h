@@ -7,10 +7,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "migscope/error.h"
+#include "migscope/input.h"
 
 namespace migscope::fuzz {
 
@@ -47,6 +50,44 @@ inline bool known_bug(std::string_view name) {
     at = comma + 1;
   }
   return false;
+}
+
+/// What a reader gave when drained.
+struct Drained {
+  std::vector<std::byte> bytes;
+  bool ended = false, failed = false;
+  Error error;
+};
+
+/// Read `r` to its end, its error, `limit` bytes or `max_calls` calls, in
+/// chunks of 1 to `max_chunk` bytes that `pick` varies. An error must be one
+/// of `allowed` and stay; the end must stay the end.
+inline Drained drain(SequentialReader& r, std::uint64_t limit, std::size_t max_chunk, std::uint8_t pick,
+                     std::uint64_t size, std::initializer_list<ErrorCode> allowed, std::size_t max_calls = 4096) {
+  Drained d;
+  std::vector<std::byte> buf(max_chunk);
+  for (std::size_t turn = 1; turn <= max_calls && d.bytes.size() < limit; ++turn) {
+    const std::size_t chunk = 1 + ((static_cast<std::size_t>(pick) + 1) * 7919u * turn) % max_chunk;
+    auto n = r.read(std::span<std::byte>(buf.data(), chunk));
+    if (!n.ok()) {
+      check_error(n.error(), size, allowed);
+      auto again = r.read(std::span<std::byte>(buf.data(), chunk));
+      if (again.ok() || again.error().code != n.error().code || again.error().offset != n.error().offset)
+        fail("a failed reader recovered or changed its error", n.error());
+      d.failed = true;
+      d.error = std::move(n).error();
+      return d;
+    }
+    if (*n > chunk) fail("read() gave more bytes than asked for", Error{});
+    if (*n == 0) {
+      auto after = r.read(std::span<std::byte>(buf.data(), chunk));
+      if (!after.ok() || *after != 0) fail("the end of a reader did not stay the end", Error{});
+      d.ended = true;
+      return d;
+    }
+    d.bytes.insert(d.bytes.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
+  }
+  return d;
 }
 
 }  // namespace migscope::fuzz

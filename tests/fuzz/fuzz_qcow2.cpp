@@ -53,37 +53,10 @@ constexpr std::initializer_list<ErrorCode> kReadErrors = {ErrorCode::corrupt, Er
   std::abort();
 }
 
-struct Drained {
-  std::vector<std::byte> bytes;
-  bool ended = false, failed = false;
-  Error error;
-};
+using fuzz::Drained;
 
 Drained drain(SequentialReader& r, std::uint64_t limit, std::size_t max_chunk, std::uint8_t pick, std::uint64_t size) {
-  Drained d;
-  std::vector<std::byte> buf(max_chunk);
-  for (std::size_t turn = 1; turn <= kMaxCalls && d.bytes.size() < limit; ++turn) {
-    const std::size_t chunk = 1 + ((static_cast<std::size_t>(pick) + 1) * 7919u * turn) % max_chunk;
-    auto n = r.read(std::span<std::byte>(buf.data(), chunk));
-    if (!n.ok()) {
-      fuzz::check_error(n.error(), size, kReadErrors);
-      auto again = r.read(std::span<std::byte>(buf.data(), chunk));
-      if (again.ok() || again.error().code != n.error().code || again.error().offset != n.error().offset)
-        fuzz::fail("a failed VM state reader recovered or changed its error", n.error());
-      d.failed = true;
-      d.error = std::move(n).error();
-      return d;
-    }
-    if (*n > chunk) die("read() gave more bytes than asked for");
-    if (*n == 0) {
-      auto after = r.read(std::span<std::byte>(buf.data(), chunk));
-      if (!after.ok() || *after != 0) die("the end of a VM state reader did not stay the end");
-      d.ended = true;
-      return d;
-    }
-    d.bytes.insert(d.bytes.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
-  }
-  return d;
+  return fuzz::drain(r, limit, max_chunk, pick, size, kReadErrors, kMaxCalls);
 }
 
 bool same_snapshot(const Qcow2Snapshot& a, const Qcow2Snapshot& b) {
