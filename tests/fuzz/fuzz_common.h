@@ -3,9 +3,11 @@
 // the input as a crash.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <initializer_list>
 #include <span>
 #include <string>
@@ -88,6 +90,29 @@ inline Drained drain(SequentialReader& r, std::uint64_t limit, std::size_t max_c
     d.bytes.insert(d.bytes.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
   }
   return d;
+}
+
+/// Two readers of one VM state, drained in different chunk sizes: the same
+/// bytes; where both got to the end (neither stopped at `limit` first), the
+/// same end: `expected_size` bytes, or the same error.
+struct DrainedTwice {
+  Drained a, b;
+};
+inline DrainedTwice drain_twice(SequentialReader& a, SequentialReader& b, std::uint64_t limit, std::uint8_t pick,
+                                std::uint64_t size, std::initializer_list<ErrorCode> allowed, std::uint64_t expected_size) {
+  DrainedTwice t{drain(a, limit, 1u << 17, pick, size, allowed), drain(b, limit, 4099, static_cast<std::uint8_t>(pick ^ 0x5a), size, allowed)};
+  const Drained &da = t.a, &db = t.b;
+  const std::size_t common = std::min(da.bytes.size(), db.bytes.size());
+  if (common > 0 && std::memcmp(da.bytes.data(), db.bytes.data(), common) != 0)
+    fail("the VM state differs with the chunk size", Error{});
+  if ((da.ended || da.failed) && (db.ended || db.failed)) {
+    if (da.failed != db.failed) fail("the VM state fails with one chunk size only", da.failed ? da.error : db.error);
+    if (da.failed && (da.error.code != db.error.code || da.error.offset != db.error.offset))
+      fail("the VM state fails differently with another chunk size", da.error);
+  }
+  for (const Drained* d : {&da, &db})
+    if (d->ended && d->bytes.size() != expected_size) fail("the VM state is not vm_state_size bytes", Error{});
+  return t;
 }
 
 }  // namespace migscope::fuzz

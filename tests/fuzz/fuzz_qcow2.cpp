@@ -38,7 +38,6 @@ using namespace migscope;
 constexpr std::uint64_t kMaxVmstate = 2u << 20;  // bytes read per reader
 constexpr std::size_t kSnapshotsRead = 4;
 constexpr std::size_t kMaxExtents = 4096;        // as core/stream/open.cpp
-constexpr std::size_t kMaxCalls = 4096;          // read calls per reader
 // open.cpp refuses a VM state larger than max(1 GiB, 64 x the image); the
 // extents of one that large take 2^21 cluster steps (512-byte clusters):
 // fuzzed up to 256 MiB, which keeps a run fast and covers every path.
@@ -54,10 +53,6 @@ constexpr std::initializer_list<ErrorCode> kReadErrors = {ErrorCode::corrupt, Er
 }
 
 using fuzz::Drained;
-
-Drained drain(SequentialReader& r, std::uint64_t limit, std::size_t max_chunk, std::uint8_t pick, std::uint64_t size) {
-  return fuzz::drain(r, limit, max_chunk, pick, size, kReadErrors, kMaxCalls);
-}
 
 bool same_snapshot(const Qcow2Snapshot& a, const Qcow2Snapshot& b) {
   return a.id == b.id && a.name == b.name && a.vm_state_size == b.vm_state_size && a.disk_size == b.disk_size &&
@@ -96,18 +91,7 @@ void read_snapshot(Bytes file, const Qcow2Image& image, const Qcow2Snapshot& sn,
   const std::uint64_t size = file.size();
   auto a = open_vmstate(file, image, sn, "a", /*release_behind=*/false);
   auto b = open_vmstate(file, image, sn, "b", /*release_behind=*/false);
-  const Drained da = drain(*a, kMaxVmstate, 1u << 17, pick, size);
-  const Drained db = drain(*b, kMaxVmstate, 4099, static_cast<std::uint8_t>(pick ^ 0x5a), size);
-  const std::size_t common = std::min(da.bytes.size(), db.bytes.size());
-  if (common > 0 && std::memcmp(da.bytes.data(), db.bytes.data(), common) != 0) die("the VM state differs with the chunk size");
-  const bool a_done = da.ended || da.failed, b_done = db.ended || db.failed;
-  if (a_done && b_done) {
-    if (da.failed != db.failed) die("the VM state fails with one chunk size only");
-    if (da.failed && (da.error.code != db.error.code || da.error.offset != db.error.offset))
-      die("the VM state fails differently with another chunk size");
-  }
-  for (const Drained* d : {&da, &db})
-    if (d->ended && d->bytes.size() != sn.vm_state_size) die("the VM state is not vm_state_size bytes");
+  const auto [da, db] = fuzz::drain_twice(*a, *b, kMaxVmstate, pick, size, kReadErrors, sn.vm_state_size);
 
   if (sn.vm_state_size == 0 || sn.vm_state_size > kMaxExtentsState) return;
   const auto extents = vmstate_extents(file, image, sn, kMaxExtents);

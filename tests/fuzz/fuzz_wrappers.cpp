@@ -117,19 +117,7 @@ void read_qcow2_image(const std::uint8_t* data, std::size_t size) {
     // (The input is libFuzzer's memory, not a file mapping: nothing is released.)
     auto a = open_vmstate(file, *image, sn, "a", /*release_behind=*/false);
     auto b = open_vmstate(file, *image, sn, "b", /*release_behind=*/false);
-    const Drained da = drain(*a, kMaxVmstate, 1u << 17, pick, size);
-    const Drained db = drain(*b, kMaxVmstate, 4099, static_cast<std::uint8_t>(pick ^ 0x5a), size);
-    const std::size_t common = std::min(da.bytes.size(), db.bytes.size());
-    if (common > 0 && std::memcmp(da.bytes.data(), db.bytes.data(), common) != 0) die("the VM state differs with the chunk size");
-    // Where both got as far (neither stopped at a bound first), they agree on how it ended.
-    const bool a_done = da.ended || da.failed, b_done = db.ended || db.failed;
-    if (a_done && b_done) {
-      if (da.failed != db.failed) die("the VM state fails with one chunk size only");
-      if (da.failed && (da.error.code != db.error.code || da.error.offset != db.error.offset))
-        die("the VM state fails differently with another chunk size");
-    }
-    for (const Drained* d : {&da, &db})
-      if (d->ended && d->bytes.size() != sn.vm_state_size) die("the VM state is not vm_state_size bytes");
+    fuzz::drain_twice(*a, *b, kMaxVmstate, pick, size, kReadErrors, sn.vm_state_size);
   }
 }
 
