@@ -75,7 +75,7 @@ class Fault : public ::testing::Test {
   // The environment prefix that makes writes under out/ misbehave.
   std::string faults(const std::string& settings) const {
     return "env LD_PRELOAD=" + quote(MIGSCOPE_FAULT_SHIM) + " ASAN_OPTIONS=verify_asan_link_order=0 MIGSCOPE_FAULT_DIR=" +
-           quote((dir_ / "out").string()) + " " + settings + " ";
+           quote((dir_ / "out").string()) + (named_temporaries_ ? " MIGSCOPE_FAULT_NO_TMPFILE=1 " : " ") + settings + " ";
   }
   std::string migscope() const { return quote(tool_path("migscope")); }
   std::string out(const std::string& rel) const { return (dir_ / "out" / rel).string(); }
@@ -117,6 +117,7 @@ class Fault : public ::testing::Test {
 
   std::string stream_;
   fs::path dir_;
+  bool named_temporaries_ = false;  // the file system has no O_TMPFILE (the shim says so)
   std::vector<std::pair<std::string, std::string>> kept_;
 };
 
@@ -315,6 +316,38 @@ TEST_F(Fault, AnInputPipeClosedEarlyIsTruncatedInput) {
     Run r = run("head -c " + std::to_string(size / 2) + " " + quote(stream_) + " | " + migscope() + " " + cmd + " -");
     EXPECT_EQ(r.status, 5) << cmd << ": " << r.err;
   }
+  expect_kept();
+}
+
+TEST_F(Fault, WithoutUnnamedFilesTheNamedTemporariesGoToo) {
+  // A file system without O_TMPFILE: outputs are written under unique
+  // temporary names. A full disk, an interrupt and a second writer leave
+  // none of them behind either.
+  named_temporaries_ = true;
+  const Writer& w = kWriters[0];  // extract: several files, directories made for them
+  Run full = run(faults("MIGSCOPE_FAULT_ENOSPC_AFTER=100000") + migscope() + " " + with_output(w, out(w.output)) + " " +
+                 quote(stream_));
+  EXPECT_EQ(full.status, 7) << full.err;
+  EXPECT_EQ(entries(dir_ / "out"), (std::set<std::string>{"notes.txt"}));
+  for (int sig : {SIGINT, SIGTERM}) {
+    const fs::path mark = dir_ / "writing";
+    fs::remove(mark);
+    pid_t pid = start(faults("MIGSCOPE_FAULT_DELAY_US=50000 MIGSCOPE_FAULT_MARK=" + quote(mark.string())) + migscope() +
+                          " " + with_output(w, out(w.output)) + " " + quote(stream_),
+                      (dir_ / "stderr").string());
+    ASSERT_TRUE(wait_for(mark));
+    // A named temporary file is there while it is written.
+    bool seen = false;
+    for (const auto& e : entries(dir_ / "out")) seen = seen || e.find(".migscope-partial") != std::string::npos;
+    EXPECT_TRUE(seen);
+    ::kill(pid, sig);
+    EXPECT_EQ(wait_status(pid), 128 + sig);
+    EXPECT_EQ(entries(dir_ / "out"), (std::set<std::string>{"notes.txt"}));
+  }
+  Run ok = run(faults("") + migscope() + " " + with_output(w, out(w.output)) + " " + quote(stream_));
+  EXPECT_EQ(ok.status, 0) << ok.err;
+  for (const auto& e : entries(dir_ / "out")) EXPECT_EQ(e.find("migscope-partial"), std::string::npos) << e;
+  EXPECT_TRUE(fs::is_regular_file(out("blocks/pc.ram")));
   expect_kept();
 }
 

@@ -8,9 +8,12 @@
 //   MIGSCOPE_FAULT_MARK=PATH        PATH is created at the first such write
 //                                   (the test then knows writing has begun)
 //   MIGSCOPE_FAULT_COUNT=PATH       at exit, the bytes written there go to PATH
+//   MIGSCOPE_FAULT_NO_TMPFILE=1     open(O_TMPFILE) fails with EOPNOTSUPP, as on
+//                                   a file system without unnamed files
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <cstdarg>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
@@ -108,6 +111,32 @@ int clip(const struct iovec* iov, int count, std::size_t n, struct iovec* out) {
 }  // namespace
 
 extern "C" {
+
+int openat(int dirfd, const char* path, int flags, ...) {
+  static auto real = next<int (*)(int, const char*, int, ...)>("openat");
+  mode_t mode = 0;
+  if ((flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE) {
+    va_list ap;
+    va_start(ap, flags);
+    mode = static_cast<mode_t>(va_arg(ap, int));
+    va_end(ap);
+  }
+  if ((flags & O_TMPFILE) == O_TMPFILE && std::getenv("MIGSCOPE_FAULT_NO_TMPFILE") != nullptr) {
+    errno = EOPNOTSUPP;
+    return -1;
+  }
+  return real(dirfd, path, flags, mode);
+}
+int openat64(int dirfd, const char* path, int flags, ...) {
+  mode_t mode = 0;
+  if ((flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE) {
+    va_list ap;
+    va_start(ap, flags);
+    mode = static_cast<mode_t>(va_arg(ap, int));
+    va_end(ap);
+  }
+  return openat(dirfd, path, flags, mode);
+}
 
 ssize_t write(int fd, const void* buf, size_t count) {
   static auto real = next<ssize_t (*)(int, const void*, size_t)>("write");
