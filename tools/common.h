@@ -26,7 +26,7 @@ OpenOptions open_options(std::string vmdesc_path, std::string snapshot);
 inline constexpr const char* kExitCodeHelp =
     "exit status: 0 success; 1 findings or differences (check, diff); 2 usage; 3 not a QEMU stream;\n"
     "4 unsupported feature; 5 corrupt or truncated input (or malformed JSON); 6 output refused\n"
-    "(exists, or outside the output directory); 7 I/O error; 70 internal error.\n";
+    "(exists, or outside the output directory); 7 I/O error; 70 internal error; 130/143 interrupted.\n";
 
 /// `text` followed by how to get past it with this program's options.
 std::string with_remedy(std::string text, Remedy remedy);
