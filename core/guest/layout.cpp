@@ -303,8 +303,9 @@ Result<GuestLayout> compute_layout(const MachineFacts& facts, const LayoutOverri
     L.above_4g_start = ov.above_4g_start ? *ov.above_4g_start : k4G;
     // fuzz_layout (regressions/layout-above-4g-start-top-empty-range.bin): a
     // start that leaves no room for the RAM above 4 GiB cut it short, silently.
+    // Asked for, it is the user's start; otherwise the stream's RAM size.
     if (L.above_4g > UINT64_MAX - L.above_4g_start)
-      return make_error(ErrorCode::usage, Error::no_offset,
+      return make_error(ov.above_4g_start ? ErrorCode::usage : ErrorCode::corrupt, Error::no_offset,
                         "RAM above 4 GiB starting at " + hex(L.above_4g_start) + " would run past the end of the address space (" +
                             hex(L.above_4g) + " bytes)");
     if (!ov.above_4g_start && L.above_4g > 0 && k4G + L.above_4g >= kAmdHtStart && (v.major > 7 || (v.major == 7 && v.minor >= 1)))
