@@ -112,30 +112,32 @@ int clip(const struct iovec* iov, int count, std::size_t n, struct iovec* out) {
 
 extern "C" {
 
-int openat(int dirfd, const char* path, int flags, ...) {
+// openat() and openat64() alike: O_TMPFILE refused when asked, the rest passed on.
+static int open_in(int dirfd, const char* path, int flags, mode_t mode) {
   static auto real = next<int (*)(int, const char*, int, ...)>("openat");
-  mode_t mode = 0;
-  if ((flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = static_cast<mode_t>(va_arg(ap, int));
-    va_end(ap);
-  }
   if ((flags & O_TMPFILE) == O_TMPFILE && std::getenv("MIGSCOPE_FAULT_NO_TMPFILE") != nullptr) {
     errno = EOPNOTSUPP;
     return -1;
   }
   return real(dirfd, path, flags, mode);
 }
-int openat64(int dirfd, const char* path, int flags, ...) {
-  mode_t mode = 0;
-  if ((flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = static_cast<mode_t>(va_arg(ap, int));
-    va_end(ap);
+
+#define MIGSCOPE_SHIM_MODE(flags, mode)                                   \
+  mode_t mode = 0;                                                        \
+  if (((flags) & O_CREAT) != 0 || ((flags) & O_TMPFILE) == O_TMPFILE) {   \
+    va_list ap;                                                           \
+    va_start(ap, flags);                                                  \
+    mode = static_cast<mode_t>(va_arg(ap, int));                          \
+    va_end(ap);                                                           \
   }
-  return openat(dirfd, path, flags, mode);
+
+int openat(int dirfd, const char* path, int flags, ...) {
+  MIGSCOPE_SHIM_MODE(flags, mode)
+  return open_in(dirfd, path, flags, mode);
+}
+int openat64(int dirfd, const char* path, int flags, ...) {
+  MIGSCOPE_SHIM_MODE(flags, mode)
+  return open_in(dirfd, path, flags, mode);
 }
 
 ssize_t write(int fd, const void* buf, size_t count) {
