@@ -5,6 +5,8 @@
 #include <cstring>
 #include <unordered_set>
 
+#include <sys/stat.h>
+
 #include "json/json_util.h"
 
 namespace migscope::compat {
@@ -371,32 +373,56 @@ bool looks_like_vmdesc(const rapidjson::Document& doc) {
 
 }  // namespace
 
-Result<VmstateDump> parse_vmstate_dump(std::string_view json, const ParseLimits& limits) {
+Result<VmstateDump> parse_vmstate_dump_in_place(std::string& json, const ParseLimits& limits) {
   MIGSCOPE_TRY(check_size(json, limits, "-dump-vmstate"));
   rapidjson::Document doc;
-  MIGSCOPE_TRY(json::parse(json, doc, "-dump-vmstate"));
+  MIGSCOPE_TRY(json::parse_in_place(json, doc, "-dump-vmstate"));
   return build_dump(doc, limits);
+}
+
+Result<VmstateDump> parse_vmstate_any_in_place(std::string& json, const ParseLimits& limits) {
+  MIGSCOPE_TRY(check_size(json, limits, "JSON"));
+  rapidjson::Document doc;
+  MIGSCOPE_TRY(json::parse_in_place(json, doc, "JSON"));
+  if (looks_like_vmdesc(doc)) return build_vmdesc(doc, limits);
+  return build_dump(doc, limits);
+}
+
+Result<VmstateDump> parse_vmdesc_in_place(std::string& json, const ParseLimits& limits) {
+  MIGSCOPE_TRY(check_size(json, limits, "vmdesc"));
+  rapidjson::Document doc;
+  MIGSCOPE_TRY(json::parse_in_place(json, doc, "vmdesc"));
+  return build_vmdesc(doc, limits);
+}
+
+Result<VmstateDump> parse_vmstate_dump(std::string_view json, const ParseLimits& limits) {
+  MIGSCOPE_TRY(check_size(json, limits, "-dump-vmstate"));
+  std::string text(json);
+  return parse_vmstate_dump_in_place(text, limits);
 }
 
 Result<VmstateDump> parse_vmdesc(std::string_view json, const ParseLimits& limits) {
   MIGSCOPE_TRY(check_size(json, limits, "vmdesc"));
-  rapidjson::Document doc;
-  MIGSCOPE_TRY(json::parse(json, doc, "vmdesc"));
-  return build_vmdesc(doc, limits);
+  std::string text(json);
+  return parse_vmdesc_in_place(text, limits);
 }
 
 Result<VmstateDump> parse_vmstate_any(std::string_view json, const ParseLimits& limits) {
   MIGSCOPE_TRY(check_size(json, limits, "JSON"));
-  rapidjson::Document doc;
-  MIGSCOPE_TRY(json::parse(json, doc, "JSON"));
-  if (looks_like_vmdesc(doc)) return build_vmdesc(doc, limits);
-  return build_dump(doc, limits);
+  std::string text(json);
+  return parse_vmstate_any_in_place(text, limits);
 }
 
 Result<std::string> read_text_file(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) return make_error(ErrorCode::io, Error::no_offset, std::string("cannot open: ") + std::strerror(errno));
   std::string out;
+  // A regular file is read in one go into a buffer of its size (plus the
+  // padding an in-place parse wants); a pipe or a growing file in chunks.
+  struct stat st {};
+  if (::fstat(::fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+      static_cast<std::uint64_t>(st.st_size) < (std::uint64_t{1} << 40))
+    out.reserve(static_cast<std::size_t>(st.st_size) + 16);
   char buf[1 << 16];
   std::size_t n;
   while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);

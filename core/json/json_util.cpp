@@ -47,28 +47,55 @@ std::size_t depth(const Value& root) {
   return max_depth;
 }
 
+namespace {
+
+// Iterative parsing keeps the call stack flat for inputs like 100000 '['; the
+// document's pool allocator frees without recursion too.
+constexpr unsigned kParseFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+
+Status parse_error(std::string_view text, const rapidjson::Document& doc, std::string_view what) {
+  // The error's code already says "invalid JSON": name the document only when it says more.
+  std::string detail;
+  if (!what.empty() && what != "JSON") {
+    detail += what;
+    detail += ": ";
+  }
+  detail += rapidjson::GetParseError_En(doc.GetParseError());
+  if (doc.GetErrorOffset() == 0 && !text.empty() && text.front() != '{' && text.front() != '[' && text.front() != ' ' &&
+      text.front() != '\n')
+    detail += " (the file does not start like a JSON document)";
+  return make_error(ErrorCode::invalid_json, doc.GetErrorOffset(), std::move(detail));
+}
+
+}  // namespace
+
+Status parse_in_place(std::string& text, rapidjson::Document& doc, std::string_view what, Trailing trailing) {
+  // The in-situ stream ends at the first NUL: one inside the text is left to
+  // the bounded parser, which reports it where it is.
+  if (text.find('\0') != std::string::npos) return parse(text, doc, what, trailing);
+  // The first byte matters for the message; the parse overwrites bytes.
+  const char first = text.empty() ? '\0' : text.front();
+  // RapidJSON's SIMD whitespace skipping loads 16 aligned bytes, which may lie
+  // past the terminator: keep them inside the allocation.
+  text.reserve(text.size() + 16);
+  if (trailing == Trailing::ignored)
+    doc.ParseInsitu<kParseFlags | rapidjson::kParseStopWhenDoneFlag>(text.data());
+  else
+    doc.ParseInsitu<kParseFlags>(text.data());
+  if (doc.HasParseError()) {
+    const char head[1] = {first};
+    return parse_error(std::string_view(head, first == '\0' ? 0 : 1), doc, what);
+  }
+  return {};
+}
+
 Status parse(std::string_view text, rapidjson::Document& doc, std::string_view what, Trailing trailing) {
-  // Iterative parsing keeps the call stack flat for inputs like 100000 '['; the
-  // document's pool allocator frees without recursion too.
-  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
   rapidjson::MemoryStream stream(text.data(), text.size());
   if (trailing == Trailing::ignored)
-    doc.ParseStream<kFlags | rapidjson::kParseStopWhenDoneFlag, rapidjson::UTF8<>>(stream);
+    doc.ParseStream<kParseFlags | rapidjson::kParseStopWhenDoneFlag, rapidjson::UTF8<>>(stream);
   else
-    doc.ParseStream<kFlags, rapidjson::UTF8<>>(stream);
-  if (doc.HasParseError()) {
-    // The error's code already says "invalid JSON": name the document only when it says more.
-    std::string detail;
-    if (!what.empty() && what != "JSON") {
-      detail += what;
-      detail += ": ";
-    }
-    detail += rapidjson::GetParseError_En(doc.GetParseError());
-    if (doc.GetErrorOffset() == 0 && !text.empty() && text.front() != '{' && text.front() != '[' && text.front() != ' ' &&
-        text.front() != '\n')
-      detail += " (the file does not start like a JSON document)";
-    return make_error(ErrorCode::invalid_json, doc.GetErrorOffset(), std::move(detail));
-  }
+    doc.ParseStream<kParseFlags, rapidjson::UTF8<>>(stream);
+  if (doc.HasParseError()) return parse_error(text, doc, what);
   return {};
 }
 

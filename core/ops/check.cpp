@@ -34,14 +34,14 @@ Result<VmstateInput> load_vmstate(const std::string& path, bool lenient) {
   VmstateInput in;
   if (file_starts_like_stream(path)) {
     MIGSCOPE_ASSIGN(std::string json, read_vmdesc_json(path));
-    MIGSCOPE_ASSIGN(in.dump, compat::parse_vmdesc(json));
+    MIGSCOPE_ASSIGN(in.dump, compat::parse_vmdesc_in_place(json));
     in.from_stream = true;
     return in;
   }
   MIGSCOPE_ASSIGN(std::string text, read_document(path));
   compat::ParseLimits limits;
   limits.lenient = lenient;
-  MIGSCOPE_ASSIGN(in.dump, compat::parse_vmstate_any(text, limits));
+  MIGSCOPE_ASSIGN(in.dump, compat::parse_vmstate_any_in_place(text, limits));
   return in;
 }
 
@@ -49,7 +49,7 @@ Result<compat::VmstateDump> load_vmstate_dump(const std::string& path, bool leni
   MIGSCOPE_ASSIGN(std::string text, read_document(path));
   compat::ParseLimits limits;
   limits.lenient = lenient;
-  return compat::parse_vmstate_dump(text, limits);
+  return compat::parse_vmstate_dump_in_place(text, limits);
 }
 
 Result<compat::RenameTable> builtin_renames(bool use_builtin) {

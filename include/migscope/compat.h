@@ -118,6 +118,12 @@ Result<VmstateDump> parse_vmdesc(std::string_view json, const ParseLimits& limit
 /// vmdesc (a -dump-vmstate entry is always an object).
 Result<VmstateDump> parse_vmstate_any(std::string_view json, const ParseLimits& limits = {});
 
+/// The three above, parsing `json` in place: its bytes are overwritten (the
+/// text is not copied), so pass a buffer you no longer need.
+Result<VmstateDump> parse_vmstate_dump_in_place(std::string& json, const ParseLimits& limits = {});
+Result<VmstateDump> parse_vmdesc_in_place(std::string& json, const ParseLimits& limits = {});
+Result<VmstateDump> parse_vmstate_any_in_place(std::string& json, const ParseLimits& limits = {});
+
 /// Read a whole file into memory (ErrorCode::io on failure).
 Result<std::string> read_text_file(const std::string& path);
 
