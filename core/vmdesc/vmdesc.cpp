@@ -23,9 +23,18 @@ std::optional<VmdescTrailer> find_vmdesc_trailer(Bytes stream, std::uint64_t str
   // Candidates are '{' bytes: the JSON starts with one, 5 bytes after the 0x06.
   std::size_t lowest = n > window ? n - window : 0;
   std::size_t q = n - 2;  // a JSON object is at least "{}"
+  // Searched back 64 KiB at a time: the answer is the same, and a checked
+  // build's memrchr (which validates its whole range before searching) stays
+  // proportional to the bytes read, not to the window per candidate.
+  constexpr std::size_t kStep = 64 * 1024;
   for (;;) {
-    const void* hit = ::memrchr(base + lowest, '{', q + 1 - lowest);
-    if (!hit) return std::nullopt;
+    const std::size_t from = q + 1 - lowest > kStep ? q + 1 - kStep : lowest;
+    const void* hit = ::memrchr(base + from, '{', q + 1 - from);
+    if (!hit) {
+      if (from == lowest) return std::nullopt;
+      q = from - 1;
+      continue;
+    }
     q = static_cast<std::size_t>(static_cast<const std::byte*>(hit) - base);
     if (q >= 5 && static_cast<std::uint8_t>(base[q - 5]) == 0x06 && load_be32(base + q - 4) == n - q)
       return VmdescTrailer{stream_offset + q - 5, as_chars(stream.subspan(q))};
