@@ -166,5 +166,54 @@ TEST_F(OpsTest, CheckLoadsStreamsAndDumpsAndRefusesToMixThem) {
   EXPECT_EQ(missing.error().code, ErrorCode::io);
 }
 
+// The pair loaders run the second load on a thread of their own for large
+// files: what they give must be what two calls give, errors included, in order.
+TEST_F(OpsTest, LoadingAPairGivesWhatTwoCallsGive) {
+  const std::string big = test::binary_dir() + "/corpus/vmstate/dumps/aarch64-virt-7.2.json";
+  const std::string other = test::binary_dir() + "/corpus/vmstate/dumps/x86_64-pc-q35-7.2.json";
+  const std::string text = test::read_file(big);
+  ASSERT_GT(text.size(), 256u * 1024);
+  const std::string cut = (dir_ / "cut.json").string();
+  {
+    std::ofstream out(cut, std::ios::binary);
+    out.write(text.data(), static_cast<std::streamsize>(text.size() / 2));
+  }
+  auto same = [](const auto& pair_result, const auto& single) {
+    ASSERT_EQ(pair_result.ok(), single.ok());
+    if (!single.ok()) {
+      EXPECT_EQ(pair_result.error().message(), single.error().message());
+      return;
+    }
+  };
+  for (const auto& [a, b] : {std::pair{big, other}, std::pair{cut, other}, std::pair{big, cut}, std::pair{cut, cut}}) {
+    auto [pa, pb] = ops::load_vmstate_pair(a, b);
+    auto sa = ops::load_vmstate(a);
+    auto sb = ops::load_vmstate(b);
+    same(pa, sa);
+    same(pb, sb);
+    if (pa.ok() && sa.ok()) {
+      EXPECT_EQ(pa->dump.sections.size(), sa->dump.sections.size());
+      EXPECT_EQ(pa->dump.machine, sa->dump.machine);
+    }
+    if (pb.ok() && sb.ok()) {
+      EXPECT_EQ(pb->dump.sections.size(), sb->dump.sections.size());
+      EXPECT_EQ(pb->dump.machine, sb->dump.machine);
+    }
+    auto [da, db] = ops::load_vmstate_dump_pair(a, b, true);
+    auto ua = ops::load_vmstate_dump(a, true);
+    auto ub = ops::load_vmstate_dump(b, true);
+    same(da, ua);
+    same(db, ub);
+  }
+  auto [ok, cut_result] = ops::load_vmstate_pair(big, cut);
+  ASSERT_TRUE(ok.ok());
+  ASSERT_FALSE(cut_result.ok());
+  EXPECT_EQ(cut_result.error().code, ErrorCode::invalid_json);
+  auto [missing, fine] = ops::load_vmstate_pair((dir_ / "nope.json").string(), big);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::io);
+  EXPECT_TRUE(fine.ok());
+}
+
 }  // namespace
 }  // namespace migscope

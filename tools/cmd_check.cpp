@@ -210,9 +210,8 @@ int cmd_check(int argc, char** argv) {
   for (const auto& path : o.renames)
     if (Status st = ops::load_renames(path, *renames); !st.ok()) return report_error(kProg, path, st.error());
 
-  auto src = ops::load_vmstate(o.src, o.lenient);
+  auto [src, dest] = ops::load_vmstate_pair(o.src, o.dest, o.lenient);
   if (!src.ok()) return report_error(kProg, o.src, src.error());
-  auto dest = ops::load_vmstate(o.dest, o.lenient);
   if (!dest.ok()) return report_error(kProg, o.dest, dest.error());
   ops::CheckOptions copts;
   copts.reverse = o.reverse;

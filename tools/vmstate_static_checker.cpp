@@ -167,12 +167,11 @@ int main(int argc, char** argv) {
     std::fputs(kHelp, stdout);
     return 0;
   }
-  auto src = migscope::ops::load_vmstate_dump(args.src, /*lenient=*/true);
+  auto [src, dest] = migscope::ops::load_vmstate_dump_pair(args.src, args.dest, /*lenient=*/true);
   if (!src.ok()) {
     migscope::tools::report_error(kProg, args.src, src.error());
     return kExitException;
   }
-  auto dest = migscope::ops::load_vmstate_dump(args.dest, /*lenient=*/true);
   if (!dest.ok()) {
     migscope::tools::report_error(kProg, args.dest, dest.error());
     return kExitException;
