@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <array>
 #include <cstring>
 #include <unordered_set>
 
@@ -23,6 +24,7 @@ std::string_view name_of(const rapidjson::Value::ConstMemberIterator& it) {
 /// Keys of an object in order of first appearance (Python dict semantics).
 std::vector<std::string> ordered_keys(const JsonValue& object) {
   std::vector<std::string> keys;
+  keys.reserve(object.MemberCount());
   for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it) {
     std::string_view k = name_of(it);
     bool seen = false;
@@ -34,6 +36,33 @@ std::vector<std::string> ordered_keys(const JsonValue& object) {
     if (!seen) keys.emplace_back(k);
   }
   return keys;
+}
+
+/// The members a parser reads from one object, found in one pass over it:
+/// the last of duplicates, as json::member gives (Python's json keeps the
+/// last), without a scan of the object per key.
+template <std::size_t N>
+class Members {
+ public:
+  Members(const JsonValue& object, const std::array<std::string_view, N>& names) {
+    if (!object.IsObject()) return;
+    for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it) {
+      const std::string_view k = name_of(it);
+      for (std::size_t i = 0; i < N; ++i)
+        if (k == names[i]) {
+          values_[i] = &it->value;
+          break;
+        }
+    }
+  }
+  const JsonValue* operator[](std::size_t i) const { return values_[i]; }
+
+ private:
+  std::array<const JsonValue*, N> values_{};
+};
+
+Error missing_key(const PathStep& at, std::string_view key) {
+  return json::path_error(at, "missing key \"" + std::string(key) + "\"");
 }
 
 Error too_deep(const PathStep& at, std::size_t limit) {
@@ -49,15 +78,19 @@ class DumpParser {
   Result<VmsdDescription> description(const JsonValue& v, const PathStep& at, std::size_t depth) {
     if (depth > limits_.max_depth) return too_deep(at, limits_.max_depth);
     MIGSCOPE_TRY(json::expect_object(v, at));
+    enum { kName, kVersion, kMinimum, kFields, kSubsections };
+    const Members<5> m(v, {"name", "version_id", "minimum_version_id", "Fields", "Subsections"});
     VmsdDescription d;
     d.keys = ordered_keys(v);
-    MIGSCOPE_ASSIGN(d.name, required_string(v, at, "name"));
-    MIGSCOPE_ASSIGN(d.version_id, required_int(v, at, "version_id"));
-    MIGSCOPE_TRY(written_by_qemu(v, at, "minimum_version_id"));
-    if (const JsonValue* m = json::member(v, "minimum_version_id")) {
-      MIGSCOPE_ASSIGN(d.minimum_version_id, json::get_int(*m, at.member("minimum_version_id")));
+    if (!m[kName]) return missing_key(at, "name");
+    MIGSCOPE_ASSIGN(d.name, json::get_string(*m[kName], at.member("name")));
+    if (!m[kVersion]) return missing_key(at, "version_id");
+    MIGSCOPE_ASSIGN(d.version_id, json::get_int(*m[kVersion], at.member("version_id")));
+    MIGSCOPE_TRY(written_by_qemu(m[kMinimum], at, "minimum_version_id"));
+    if (m[kMinimum]) {
+      MIGSCOPE_ASSIGN(d.minimum_version_id, json::get_int(*m[kMinimum], at.member("minimum_version_id")));
     }
-    if (const JsonValue* f = json::member(v, "Fields")) {
+    if (const JsonValue* f = m[kFields]) {
       PathStep fat = at.member("Fields");
       MIGSCOPE_TRY(json::expect_array(*f, fat));
       std::vector<VmsdField> fields;
@@ -68,7 +101,7 @@ class DumpParser {
       }
       d.fields = std::move(fields);
     }
-    if (const JsonValue* s = json::member(v, "Subsections")) {
+    if (const JsonValue* s = m[kSubsections]) {
       PathStep sat = at.member("Subsections");
       MIGSCOPE_TRY(json::expect_array(*s, sat));
       std::vector<VmsdDescription> subs;
@@ -84,23 +117,28 @@ class DumpParser {
 
   Result<VmsdField> field(const JsonValue& v, const PathStep& at, std::size_t depth) {
     MIGSCOPE_TRY(json::expect_object(v, at));
+    enum { kField, kVersion, kSize, kExists, kMinimum, kNum, kDescription };
+    const Members<7> m(v, {"field", "version_id", "size", "field_exists", "minimum_version_id", "num", "Description"});
     VmsdField f;
-    MIGSCOPE_ASSIGN(f.field, required_string(v, at, "field"));
-    MIGSCOPE_ASSIGN(f.version_id, required_int(v, at, "version_id"));
-    MIGSCOPE_ASSIGN(f.size, required_int(v, at, "size"));
-    MIGSCOPE_TRY(written_by_qemu(v, at, "field_exists"));
-    if (const JsonValue* m = json::member(v, "minimum_version_id")) {
-      MIGSCOPE_ASSIGN(f.minimum_version_id, json::get_int(*m, at.member("minimum_version_id")));
+    if (!m[kField]) return missing_key(at, "field");
+    MIGSCOPE_ASSIGN(f.field, json::get_string(*m[kField], at.member("field")));
+    if (!m[kVersion]) return missing_key(at, "version_id");
+    MIGSCOPE_ASSIGN(f.version_id, json::get_int(*m[kVersion], at.member("version_id")));
+    if (!m[kSize]) return missing_key(at, "size");
+    MIGSCOPE_ASSIGN(f.size, json::get_int(*m[kSize], at.member("size")));
+    MIGSCOPE_TRY(written_by_qemu(m[kExists], at, "field_exists"));
+    if (m[kMinimum]) {
+      MIGSCOPE_ASSIGN(f.minimum_version_id, json::get_int(*m[kMinimum], at.member("minimum_version_id")));
     }
-    if (const JsonValue* n = json::member(v, "num")) {
-      MIGSCOPE_ASSIGN(f.num, json::get_int(*n, at.member("num")));
+    if (m[kNum]) {
+      MIGSCOPE_ASSIGN(f.num, json::get_int(*m[kNum], at.member("num")));
     }
-    if (const JsonValue* e = json::member(v, "field_exists")) {
+    if (const JsonValue* e = m[kExists]) {
       if (!e->IsBool()) return json::path_error(at.member("field_exists"), std::string("expected a boolean, got ") + json::type_name(*e));
       f.field_exists = e->GetBool();
     }
-    if (const JsonValue* d = json::member(v, "Description")) {
-      MIGSCOPE_ASSIGN(auto desc, description(*d, at.member("Description"), depth + 1));
+    if (m[kDescription]) {
+      MIGSCOPE_ASSIGN(auto desc, description(*m[kDescription], at.member("Description"), depth + 1));
       f.description = std::make_unique<VmsdDescription>(std::move(desc));
     }
     return f;
@@ -108,19 +146,24 @@ class DumpParser {
 
   Result<VmsdSection> section(std::string_view key, const JsonValue& v, const PathStep& at) {
     MIGSCOPE_TRY(json::expect_object(v, at));
+    enum { kName, kMinimum, kDescription, kVersion };
+    const Members<4> m(v, {"Name", "minimum_version_id", "Description", "version_id"});
     VmsdSection s;
     s.key = std::string(key);
     s.keys = ordered_keys(v);
-    for (const char* always : {"Name", "minimum_version_id", "Description"}) MIGSCOPE_TRY(written_by_qemu(v, at, always));
-    if (const JsonValue* n = json::member(v, "Name")) {
-      MIGSCOPE_ASSIGN(s.name, json::get_string(*n, at.member("Name")));
+    MIGSCOPE_TRY(written_by_qemu(m[kName], at, "Name"));
+    MIGSCOPE_TRY(written_by_qemu(m[kMinimum], at, "minimum_version_id"));
+    MIGSCOPE_TRY(written_by_qemu(m[kDescription], at, "Description"));
+    if (m[kName]) {
+      MIGSCOPE_ASSIGN(s.name, json::get_string(*m[kName], at.member("Name")));
     }
-    MIGSCOPE_ASSIGN(s.version_id, required_int(v, at, "version_id"));
-    if (const JsonValue* m = json::member(v, "minimum_version_id")) {
-      MIGSCOPE_ASSIGN(s.minimum_version_id, json::get_int(*m, at.member("minimum_version_id")));
+    if (!m[kVersion]) return missing_key(at, "version_id");
+    MIGSCOPE_ASSIGN(s.version_id, json::get_int(*m[kVersion], at.member("version_id")));
+    if (m[kMinimum]) {
+      MIGSCOPE_ASSIGN(s.minimum_version_id, json::get_int(*m[kMinimum], at.member("minimum_version_id")));
     }
-    if (const JsonValue* d = json::member(v, "Description")) {
-      MIGSCOPE_ASSIGN(s.description, description(*d, at.member("Description"), 1));
+    if (m[kDescription]) {
+      MIGSCOPE_ASSIGN(s.description, description(*m[kDescription], at.member("Description"), 1));
     }
     return s;
   }
@@ -140,8 +183,8 @@ class DumpParser {
   // An entry QEMU's -dump-vmstate always writes (migration/savevm.c,
   // dump_vmstate_json and its helpers; "Fields" and "Subsections" only when
   // there are any): missing, the document is not QEMU's, unless lenient.
-  Status written_by_qemu(const JsonValue& obj, const PathStep& at, std::string_view key) const {
-    if (limits_.lenient || json::member(obj, key) != nullptr) return {};
+  Status written_by_qemu(const JsonValue* value, const PathStep& at, std::string_view key) const {
+    if (limits_.lenient || value != nullptr) return {};
     return json::path_error(at, "missing key \"" + std::string(key) + "\", which QEMU's -dump-vmstate always writes");
   }
 
