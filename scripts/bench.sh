@@ -6,11 +6,19 @@
 #   scripts/bench.sh STREAM [--raw RAM.img] [--upstream analyze-migration.py]
 #                    [--runs N] [--upstream-runs N] [--threads N] [--build DIR]
 #                    [--workdir DIR] [--only MODES] [--json FILE] [--bench] [--recache]
-#                    [--other STREAM2]
+#                    [--other STREAM2] [--dumps SRC,DEST] [--upstream-checker SCRIPT]
+#                    [--fast-loops K]
 #
 # --other STREAM2 (another save of the same guest, e.g. bench/make-big-stream.sh
 # OUTDIR 4 1) adds `diff STREAM STREAM2` against `hash` on both (one after the
 # other), and `check STREAM --against STREAM2` against `info` on both.
+# `report STREAM` (the HTML page) is timed against `state`.
+# --dumps SRC,DEST (two -dump-vmstate documents, e.g. the 790 KB x86_64 pair of
+# build/corpus/vmstate/dumps) adds `vmstate-static-checker -s SRC -d DEST` and
+# `migscope check SRC DEST`; --upstream-checker (QEMU's
+# scripts/vmstate-static-checker.py) adds upstream's script, the peer. These run
+# in milliseconds: each timed run is K back-to-back invocations (--fast-loops,
+# default 20) divided by K, so fork and GNU time's overhead do not swamp them.
 # Hot page cache: STREAM and RAM.img are read with cat before the first run.
 # --recache first drops them from the page cache (dd iflag=nocache), so they
 # are cached as a reader finds a file it read from disk: in large folios on
@@ -25,11 +33,14 @@ set -euo pipefail
 
 usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
-stream="" other="" raw="" upstream="" runs=5 upstream_runs="" threads="" build="" workdir="" only="" json="" micro=0 recache=0
+stream="" other="" raw="" upstream="" dumps="" upchecker="" fast_loops=20 runs=5 upstream_runs="" threads="" build="" workdir="" only="" json="" micro=0 recache=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --raw) raw=$2; shift 2 ;;
     --other) other=$2; shift 2 ;;
+    --dumps) dumps=$2; shift 2 ;;
+    --upstream-checker) upchecker=$2; shift 2 ;;
+    --fast-loops) fast_loops=$2; shift 2 ;;
     --upstream) upstream=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --upstream-runs) upstream_runs=$2; shift 2 ;;
@@ -50,6 +61,16 @@ done
 [ -z "$raw" ] || [ -f "$raw" ] || { echo "bench.sh: $raw: no such file" >&2; exit 2; }
 [ -z "$other" ] || [ -f "$other" ] || { echo "bench.sh: $other: no such file" >&2; exit 2; }
 [ -z "$upstream" ] || [ -f "$upstream" ] || { echo "bench.sh: $upstream: no such file" >&2; exit 2; }
+dump_src="" dump_dest=""
+if [ -n "$dumps" ]; then
+  dump_src=${dumps%%,*} dump_dest=${dumps#*,}
+  [ -f "$dump_src" ] && [ -f "$dump_dest" ] && [ "$dump_src" != "$dumps" ] || { echo "bench.sh: --dumps SRC,DEST: two files" >&2; exit 2; }
+  dump_src=$(realpath "$dump_src") dump_dest=$(realpath "$dump_dest")
+fi
+[ -z "$upchecker" ] || [ -n "$dumps" ] || { echo "bench.sh: --upstream-checker needs --dumps" >&2; exit 2; }
+[ -z "$upchecker" ] || [ -f "$upchecker" ] || { echo "bench.sh: $upchecker: no such file" >&2; exit 2; }
+[ -z "$upchecker" ] || upchecker=$(realpath "$upchecker")
+case $fast_loops in ''|*[!0-9]*|0) echo "bench.sh: --fast-loops K: a positive number" >&2; exit 2 ;; esac
 upstream_runs=${upstream_runs:-$runs}
 threads=${threads:-$(nproc)}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -73,9 +94,11 @@ add() { modes+=("$1"); }
 add cat; add xxhsum
 [ -z "$raw" ] || add cp
 add info; add state; add hash-j1; add "hash-j$threads"; add extract-j1; add "extract-j$threads"
-add "vmcore-j$threads"; add "vmcore-raw-j$threads"
+add "vmcore-j$threads"; add "vmcore-raw-j$threads"; add report
 if [ -n "$other" ]; then add "hash-both-j$threads"; add diff; add info-both; add check-against; fi
 if [ -n "$upstream" ]; then add up-state; add up-x; fi
+if [ -n "$dumps" ]; then add vsc; add check-dumps; fi
+[ -z "$upchecker" ] || add up-vsc
 if [ -n "$only" ]; then
   declare -a keep=()
   for m in "${modes[@]}"; do case ",$only," in *",$m,"*|*",${m%-j*},"*) keep+=("$m") ;; esac; done
@@ -85,7 +108,23 @@ fi
 # One timed run of mode $1: appends "wall_seconds peak_rss_kib" to times/$1.
 run_once() {
   local m=$1 out="$tmp/out" t0 t1 tf="$tmp/gnutime"
-  case $m in cp|extract-*|vmcore-*|up-x) rm -rf "$out"; mkdir "$out"; sync ;; esac
+  case $m in cp|extract-*|vmcore-*|report|up-x) rm -rf "$out"; mkdir "$out"; sync ;; esac
+  case $m in
+    vsc|check-dumps|up-vsc)
+      # K invocations back to back, then one more under GNU time for the RSS.
+      local cmd=()
+      case $m in
+        vsc) cmd=("$build/tools/vmstate-static-checker" -s "$dump_src" -d "$dump_dest") ;;
+        check-dumps) cmd=("$migscope" check "$dump_src" "$dump_dest") ;;
+        up-vsc) cmd=(python3 "$upchecker" -s "$dump_src" -d "$dump_dest") ;;
+      esac
+      t0=$EPOCHREALTIME
+      for ((k = 0; k < fast_loops; k++)); do "${cmd[@]}" >/dev/null 2>&1 || true; done
+      t1=$EPOCHREALTIME
+      /usr/bin/time -o "$tf" -f '%e %M' "${cmd[@]}" >/dev/null 2>&1 || true
+      echo "$(awk -v a="$t0" -v b="$t1" -v k="$fast_loops" 'BEGIN{printf "%.6f", (b-a)/k}') $(awk '{print $2}' "$tf" | tail -1)" >>"$tmp/times/$m"
+      return ;;
+  esac
   t0=$EPOCHREALTIME
   case $m in
     cat) /usr/bin/time -o "$tf" -f '%e %M' cat "$stream" >/dev/null ;;
@@ -102,12 +141,13 @@ run_once() {
     extract-j*) /usr/bin/time -o "$tf" -f '%e %M' "$migscope" extract -j "${m#extract-j}" "$stream" -o "$out/x" >/dev/null ;;
     vmcore-raw-j*) /usr/bin/time -o "$tf" -f '%e %M' "$migscope" vmcore --format raw -j "${m#vmcore-raw-j}" "$stream" -o "$out/x.raw" >/dev/null 2>&1 ;;
     vmcore-j*) /usr/bin/time -o "$tf" -f '%e %M' "$migscope" vmcore -j "${m#vmcore-j}" "$stream" -o "$out/x.core" >/dev/null 2>&1 ;;
+    report) /usr/bin/time -o "$tf" -f '%e %M' "$migscope" report "$stream" -o "$out/r.html" >/dev/null 2>&1 ;;
     up-state) /usr/bin/time -o "$tf" -f '%e %M' python3 "$upstream" -f "$stream" -d state >/dev/null ;;
     up-x) (cd "$out" && /usr/bin/time -o "$tf" -f '%e %M' python3 "$upstream" -f "$stream" -x >/dev/null) ;;
   esac
   t1=$EPOCHREALTIME
   echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", b-a}') $(awk '{print $2}' "$tf" | tail -1)" >>"$tmp/times/$m"
-  case $m in cp|extract-*|vmcore-*|up-x) rm -rf "$out" ;; esac
+  case $m in cp|extract-*|vmcore-*|report|up-x) rm -rf "$out" ;; esac
 }
 
 echo "# migscope bench: $stream ($size bytes)" >&2
@@ -134,7 +174,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 # median wall, min, max, median rss (KiB) of a mode
 stats() { sort -g -k1,1 "$tmp/times/$1" | awk '{w[NR]=$1; r[NR]=$2} END {
   n=NR; m=(n%2)?w[(n+1)/2]:(w[n/2]+w[n/2+1])/2; maxr=0; for(i=1;i<=n;i++) if(r[i]>maxr) maxr=r[i];
-  printf "%.4f %.4f %.4f %d %d\n", m, w[1], w[n], maxr, n }'; }
+  printf "%.6f %.6f %.6f %d %d\n", m, w[1], w[n], maxr, n }'; }
 declare -A med rss lo hi cnt
 for m in "${modes[@]}"; do read -r md mn mx rs n < <(stats "$m"); med[$m]=$md; rss[$m]=$rs; lo[$m]=$mn; hi[$m]=$mx; cnt[$m]=$n; done
 
@@ -162,6 +202,10 @@ desc() {
     vmcore-j*) echo "\`migscope vmcore -j${1#vmcore-j}\` (ELF)" ;;
     up-state) echo 'upstream `-d state`' ;;
     up-x) echo 'upstream `-x`' ;;
+    report) echo '`migscope report -o R.html`' ;;
+    vsc) echo '`vmstate-static-checker -s SRC -d DEST`' ;;
+    check-dumps) echo '`migscope check SRC DEST`' ;;
+    up-vsc) echo "upstream \`vmstate-static-checker.py\`" ;;
   esac
 }
 compare() { # the ratio columns for mode $1: "vs what: ratio (target) verdict"
@@ -175,6 +219,11 @@ compare() { # the ratio columns for mode $1: "vs what: ratio (target) verdict"
     check-against)
       r=$(ratio "$m" info-both); parts+=("$r× info on both") ;;
     hash-both-j*) ;;
+    report)
+      r=$(ratio "$m" state); parts+=("$r× state") ;;
+    vsc|check-dumps)
+      if [ -n "${med[up-vsc]:-}" ]; then r=$(ratio "$m" up-vsc); parts+=("$r× upstream checker (≥10 $(verdict "$r" ">=" 10))"); fi
+      parts+=("$(awk -v t="${med[$m]}" 'BEGIN{printf "%.2f ms (≤5 %s)", t*1000, (t<=0.005) ? "✓" : "✗"}')") ;;
     hash-j1)
       r=$(ratio "$m" xxhsum); parts+=("$r× xxhsum -H3 (≥0.8 $(verdict "$r" ">=" 0.8))") ;;
     hash-j*)
@@ -201,15 +250,20 @@ host_cpu=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)
     [ "$m" != cp ] || gbs=$(awk -v s="$(stat -c %s "$raw")" -v t="${med[$m]}" 'BEGIN{ if (t>0) printf "%.2f (of RAW)", s/t/1e9 }')
     mib=$(awk -v k="${rss[$m]}" 'BEGIN{printf "%.1f", k/1024}')
     rss_ok=""; case $m in info|state|hash-*|extract-*|vmcore-*|diff|check-against) rss_ok=" $(awk -v k="${rss[$m]}" 'BEGIN{print (k<102400) ? "✓" : "✗"}')" ;; esac
+    case $m in vsc|check-dumps|up-vsc)
+      gbs=$(awk -v s="$(( $(stat -c %s "$dump_src") + $(stat -c %s "$dump_dest") ))" -v t="${med[$m]}" 'BEGIN{ if (t>0) printf "%.2f (of SRC+DEST)", s/t/1e9 }')
+      printf '| %s | %.4f (%.4f–%.4f) | %s | %s | %s |\n' "$(desc "$m")" "${med[$m]}" "${lo[$m]}" "${hi[$m]}" "$gbs" "$(awk -v k="${rss[$m]}" 'BEGIN{printf "%.1f", k/1024}')" "$(compare "$m")"
+      continue ;;
+    esac
     printf '| %s | %.3f (%.3f–%.3f) | %s | %s%s | %s |\n' "$(desc "$m")" "${med[$m]}" "${lo[$m]}" "${hi[$m]}" "$gbs" "$mib" "$rss_ok" "$(compare "$m")"
   done
   echo
-  echo "Targets (issue 5): info/state faster than cat and ≥50× upstream -d state; hash -j$threads ≥1.5× xxhsum -H3, -j1 within 1.25× of it (ratio ≥0.8); extract within 1.3× of cp (ratio ≥0.77) and ≥3× upstream -x; (issue 12) vmcore ELF and raw at least as fast as cp (ratio ≥1); (issue 13) diff within 1.2× of hash on both (ratio ≥0.83); peak RSS < 100 MiB."
+  echo "Targets (issue 5): info/state faster than cat and ≥50× upstream -d state; hash -j$threads ≥1.5× xxhsum -H3, -j1 within 1.25× of it (ratio ≥0.8); extract within 1.3× of cp (ratio ≥0.77) and ≥3× upstream -x; (issue 12) vmcore ELF and raw at least as fast as cp (ratio ≥1); (issue 13) diff within 1.2× of hash on both (ratio ≥0.83); (issue 16) the checker ≤5 ms for the whole process and ≥10× upstream's script; peak RSS < 100 MiB."
 } | tee "$tmp/table.md"
 
 if [ -n "$json" ]; then
   {
-    echo "{\"stream\": \"$stream\", \"size\": $size, \"runs\": $runs, \"threads\": $threads, \"load_before\": \"$load_before\", \"load_after\": \"$load_after\", \"modes\": {"
+    echo "{\"stream\": \"$stream\", \"size\": $size, \"dumps\": \"$dumps\", \"fast_loops\": $fast_loops, \"runs\": $runs, \"threads\": $threads, \"load_before\": \"$load_before\", \"load_after\": \"$load_after\", \"modes\": {"
     first=1
     for m in "${modes[@]}"; do
       [ $first = 1 ] || echo ","; first=0
