@@ -104,7 +104,7 @@ run_one() {
     rm -rf "$fresh" && mkdir -p "$fresh"
     find "$seeds" -type f -exec cp {} "$fresh/" \;
     (cd "$fresh" && find . -type f | sed 's|^\./||') >"$fresh.seeds"
-    if "$bin" -merge=1 -max_len="$len" -rss_limit_mb=2048 -timeout=10 "$fresh" "$committed" "$work" \
+    if "$bin" -merge=1 -max_len="$len" -rss_limit_mb=2048 -timeout=10 -artifact_prefix="$artifacts/" "$fresh" "$committed" "$work" \
       >"$log.merge.log" 2>&1; then
       while read -r f; do rm -f "$fresh/$f"; done <"$fresh.seeds"
       find "$fresh" -type f -size +"$((max_file / 1024))"k -exec rm -f {} +
