@@ -510,8 +510,7 @@ std::vector<DamageInput> damage_inputs() {
 
 // The 64 KiB chunks of a file that hold a non-zero byte: what write_sparse
 // writes, so zero runs of the original stay holes when written back. Found
-// once per input: scanning a 137 MB sparse save per damaged copy is most of a
-// sweep's time under ASan (every memcmp checks its shadow bytes).
+// once per input rather than for every damaged copy of it.
 constexpr std::size_t kSparseChunk = 64 * 1024;
 
 std::vector<std::size_t> data_chunks(const std::vector<std::byte>& bytes) {

@@ -61,10 +61,6 @@ class Members {
   std::array<const JsonValue*, N> values_{};
 };
 
-Error missing_key(const PathStep& at, std::string_view key) {
-  return json::path_error(at, "missing key \"" + std::string(key) + "\"");
-}
-
 Error too_deep(const PathStep& at, std::size_t limit) {
   return json::path_error(at, "descriptions nested deeper than " + std::to_string(limit) + " levels");
 }
@@ -82,10 +78,8 @@ class DumpParser {
     const Members<5> m(v, {"name", "version_id", "minimum_version_id", "Fields", "Subsections"});
     VmsdDescription d;
     d.keys = ordered_keys(v);
-    if (!m[kName]) return missing_key(at, "name");
-    MIGSCOPE_ASSIGN(d.name, json::get_string(*m[kName], at.member("name")));
-    if (!m[kVersion]) return missing_key(at, "version_id");
-    MIGSCOPE_ASSIGN(d.version_id, json::get_int(*m[kVersion], at.member("version_id")));
+    MIGSCOPE_ASSIGN(d.name, required_string(m[kName], at, "name"));
+    MIGSCOPE_ASSIGN(d.version_id, required_int(m[kVersion], at, "version_id"));
     MIGSCOPE_TRY(written_by_qemu(m[kMinimum], at, "minimum_version_id"));
     if (m[kMinimum]) {
       MIGSCOPE_ASSIGN(d.minimum_version_id, json::get_int(*m[kMinimum], at.member("minimum_version_id")));
@@ -120,12 +114,9 @@ class DumpParser {
     enum { kField, kVersion, kSize, kExists, kMinimum, kNum, kDescription };
     const Members<7> m(v, {"field", "version_id", "size", "field_exists", "minimum_version_id", "num", "Description"});
     VmsdField f;
-    if (!m[kField]) return missing_key(at, "field");
-    MIGSCOPE_ASSIGN(f.field, json::get_string(*m[kField], at.member("field")));
-    if (!m[kVersion]) return missing_key(at, "version_id");
-    MIGSCOPE_ASSIGN(f.version_id, json::get_int(*m[kVersion], at.member("version_id")));
-    if (!m[kSize]) return missing_key(at, "size");
-    MIGSCOPE_ASSIGN(f.size, json::get_int(*m[kSize], at.member("size")));
+    MIGSCOPE_ASSIGN(f.field, required_string(m[kField], at, "field"));
+    MIGSCOPE_ASSIGN(f.version_id, required_int(m[kVersion], at, "version_id"));
+    MIGSCOPE_ASSIGN(f.size, required_int(m[kSize], at, "size"));
     MIGSCOPE_TRY(written_by_qemu(m[kExists], at, "field_exists"));
     if (m[kMinimum]) {
       MIGSCOPE_ASSIGN(f.minimum_version_id, json::get_int(*m[kMinimum], at.member("minimum_version_id")));
@@ -157,8 +148,7 @@ class DumpParser {
     if (m[kName]) {
       MIGSCOPE_ASSIGN(s.name, json::get_string(*m[kName], at.member("Name")));
     }
-    if (!m[kVersion]) return missing_key(at, "version_id");
-    MIGSCOPE_ASSIGN(s.version_id, json::get_int(*m[kVersion], at.member("version_id")));
+    MIGSCOPE_ASSIGN(s.version_id, required_int(m[kVersion], at, "version_id"));
     if (m[kMinimum]) {
       MIGSCOPE_ASSIGN(s.minimum_version_id, json::get_int(*m[kMinimum], at.member("minimum_version_id")));
     }
@@ -168,16 +158,20 @@ class DumpParser {
     return s;
   }
 
-  static Result<std::string> required_string(const JsonValue& obj, const PathStep& at, std::string_view key) {
-    const JsonValue* v = json::member(obj, key);
+  // `v`: the member `key` of the object at `at`, or null.
+  static Result<std::string> required_string(const JsonValue* v, const PathStep& at, std::string_view key) {
     if (v == nullptr) return json::path_error(at, "missing key \"" + std::string(key) + "\"");
     return json::get_string(*v, at.member(key));
   }
-
-  static Result<std::int64_t> required_int(const JsonValue& obj, const PathStep& at, std::string_view key) {
-    const JsonValue* v = json::member(obj, key);
+  static Result<std::int64_t> required_int(const JsonValue* v, const PathStep& at, std::string_view key) {
     if (v == nullptr) return json::path_error(at, "missing key \"" + std::string(key) + "\"");
     return json::get_int(*v, at.member(key));
+  }
+  static Result<std::string> required_string(const JsonValue& obj, const PathStep& at, std::string_view key) {
+    return required_string(json::member(obj, key), at, key);
+  }
+  static Result<std::int64_t> required_int(const JsonValue& obj, const PathStep& at, std::string_view key) {
+    return required_int(json::member(obj, key), at, key);
   }
 
   // An entry QEMU's -dump-vmstate always writes (migration/savevm.c,
