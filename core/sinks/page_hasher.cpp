@@ -42,6 +42,55 @@ char* format_u64(char* out, std::uint64_t v) {
   return out;
 }
 
+// Two hex digits per byte from one table lookup.
+struct HexPairs {
+  char pair[256][2];
+  constexpr HexPairs() : pair() {
+    for (int i = 0; i < 256; ++i) {
+      pair[i][0] = kHex[i >> 4];
+      pair[i][1] = kHex[i & 0xf];
+    }
+  }
+};
+constexpr HexPairs kHexPairs;
+
+char* format_hex64_fast(char* out, std::uint64_t v) {
+  for (int i = 7; i >= 0; --i, v >>= 8) std::memcpy(out + 2 * i, kHexPairs.pair[v & 0xff], 2);
+  return out + 16;
+}
+
+// A decimal number kept as text that counts up by a fixed step (the page
+// size): each line's offset is the last one's plus a page, an add with carry
+// over a few digits instead of a conversion.
+class DecimalCounter {
+ public:
+  static constexpr int kDigits = 20;  // UINT64_MAX
+  explicit DecimalCounter(std::uint64_t step) {
+    for (; step; step /= 10) step_[step_len_++] = static_cast<char>(step % 10);
+    digits_[kDigits - 1] = '0';
+  }
+  char* put(char* out) const {
+    std::memcpy(out, digits_ + start_, static_cast<std::size_t>(kDigits - start_));
+    return out + (kDigits - start_);
+  }
+  void step() {
+    int carry = 0;
+    for (int k = 0; (k < step_len_ || carry) && k < kDigits; ++k) {
+      const int i = kDigits - 1 - k;
+      const int d = (i >= start_ ? digits_[i] - '0' : 0) + (k < step_len_ ? step_[k] : 0) + carry;
+      carry = d >= 10;
+      digits_[i] = static_cast<char>('0' + (d - 10 * carry));
+      if (i < start_) start_ = i;
+    }
+  }
+
+ private:
+  char digits_[kDigits] = {};
+  char step_[kDigits] = {};  // the step's digits, least significant first
+  int step_len_ = 0;
+  int start_ = kDigits - 1;  // the first digit in use
+};
+
 void put_hex64(json::OutBuffer& out, std::uint64_t v) {
   char buf[16];
   out.Write({buf, static_cast<std::size_t>(format_hex64(buf, v) - buf)});
@@ -178,7 +227,13 @@ class HashLineWriter {
       BlockHashSummary& s = sums_[next_unopened_];
       if (hashed_already_[next_unopened_]) {
         const std::size_t blk = next_unopened_;
-        MIGSCOPE_TRY(first_pass_->read_page_hashes(blk, [&](std::uint64_t page, std::uint64_t hash) { page_line(blk, page, hash); }));
+        if (listener_) {
+          MIGSCOPE_TRY(first_pass_->read_page_hashes(blk, [&](std::uint64_t first, std::span<const std::uint64_t> hashes) {
+            for (std::size_t i = 0; i < hashes.size(); ++i) page_line(blk, first + i, hashes[i]);
+          }));
+        } else {
+          MIGSCOPE_TRY(first_pass_lines(blk));
+        }
         const XXH128_hash_t h = first_pass_->block_hash(blk);
         s.hi = h.high64;
         s.lo = h.low64;
@@ -189,6 +244,39 @@ class HashLineWriter {
       begin_block(next_unopened_);
       close_block();
     }
+    return {};
+  }
+
+  // The lines of a block the first pass hashed whole: every page sent once,
+  // in order, so the offsets count up by a page and the zero records were
+  // counted there (no index lookup). Formatted a run at a time.
+  Status first_pass_lines(std::size_t blk) {
+    BlockHashSummary& s = sums_[blk];
+    const std::string& prefix = prefixes_[blk];
+    DecimalCounter offset(ps_);
+    Status st = first_pass_->read_page_hashes(blk, [&](std::uint64_t, std::span<const std::uint64_t> hashes) {
+      static constexpr char kMid[] = ",\"xxh3\":\"";
+      const std::size_t line_max = prefix.size() + DecimalCounter::kDigits + sizeof kMid + 16 + 3;
+      char* p = lines_.data();
+      char* const end = lines_.data() + lines_.size();
+      for (const std::uint64_t hash : hashes) {
+        if (static_cast<std::size_t>(end - p) < line_max) {
+          out_.Write({lines_.data(), static_cast<std::size_t>(p - lines_.data())});
+          p = lines_.data();
+        }
+        std::memcpy(p, prefix.data(), prefix.size());
+        p = offset.put(p + prefix.size());
+        std::memcpy(p, kMid, sizeof kMid - 1);
+        p = format_hex64_fast(p + sizeof kMid - 1, hash);
+        std::memcpy(p, "\"}\n", 3);
+        p += 3;
+        offset.step();
+      }
+      out_.Write({lines_.data(), static_cast<std::size_t>(p - lines_.data())});
+    });
+    MIGSCOPE_TRY(st);
+    s.pages_sent += s.length / ps_ + (s.length % ps_ ? 1 : 0);
+    s.zero_pages += first_pass_->zero_pages(blk);
     return {};
   }
 
@@ -226,6 +314,7 @@ class HashLineWriter {
   std::vector<BlockHashSummary> sums_;
   std::vector<std::string> prefixes_;
   std::vector<bool> hashed_already_;
+  std::vector<char> lines_ = std::vector<char>(std::size_t{1} << 16);  // first_pass_lines' run of lines
   XXH3_state_t* state_ = nullptr;  // the open block's XXH3-128
   std::size_t open_block_ = SIZE_MAX;
   std::uint64_t fed_ = 0;           // bytes of the open block fed so far
