@@ -7,6 +7,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "error_lines.h"
 #include "exit_codes.h"
 #include "migscope/error.h"
 #include "migscope/stream.h"
@@ -27,14 +28,6 @@ inline constexpr const char* kExitCodeHelp =
     "exit status: 0 success; 1 findings or differences (check, diff); 2 usage; 3 not a QEMU stream;\n"
     "4 unsupported feature; 5 corrupt or truncated input (or malformed JSON); 6 output refused\n"
     "(exists, or outside the output directory); 7 I/O error; 70 internal error; 130/143 interrupted.\n";
-
-/// `text` followed by how to get past it with this program's options.
-std::string with_remedy(std::string text, Remedy remedy);
-
-/// Print one line "<prog>: <file>: <error message>" to stderr; return its exit code.
-int report_error(std::string_view prog, std::string_view file, const Error& error);
-/// Print "<prog>: <message>" and a usage hint to stderr; return exit_usage.
-int report_usage(std::string_view prog, std::string_view message);
 
 /// Parse a subcommand's argv: the options in `opts` (which should include
 /// "help,h") plus one positional FILE stored into `file`. Returns an exit code

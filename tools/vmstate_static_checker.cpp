@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common.h"
+#include "error_lines.h"
 #include "migscope/ops.h"
 
 namespace {
