@@ -15,6 +15,7 @@
 #include "bench_util.h"
 #include "json/py_writer.h"
 #include "ram/page_index.h"
+#include "sinks/inorder_hasher.h"
 #include "sinks/page_hasher.h"
 #include "sinks/xxh3_pages.h"
 
@@ -212,6 +213,26 @@ void BM_HashSink(benchmark::State& state) {
   state.counters["threads"] = static_cast<double>(state.range(0));
 }
 BENCHMARK(BM_HashSink)->Arg(1)->Arg(2)->UseRealTime();
+
+// `hash`'s first pass: the walk with the one-pass hasher (each page's XXH3-64
+// and the block's XXH3-128), over an in-memory stream whose pages arrive in
+// order. Arg = threads (2: the worker and the walking thread both hash).
+void BM_InOrderHasher(benchmark::State& state) {
+  constexpr std::uint64_t kPages = 32768;  // 128 MiB of RAM, 2/3 data pages: beyond the caches
+  const auto& s = stream_of(SynthKind::mixed, kPages);
+  for (auto _ : state) {
+    InOrderHasher hasher(s, state.range(0) > 1, /*release_behind=*/false);
+    walk_or_die(s, hasher);
+    if (!hasher.finish().ok() || !hasher.complete(0)) {
+      state.SkipWithError("the block was not hashed in one pass");
+      return;
+    }
+    benchmark::DoNotOptimize(hasher.block_hash(0));
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kPages * kPage));
+  state.counters["threads"] = static_cast<double>(state.range(0));
+}
+BENCHMARK(BM_InOrderHasher)->Arg(1)->Arg(2)->UseRealTime();
 
 }  // namespace
 }  // namespace migscope::bench
