@@ -1,6 +1,7 @@
 // Python-compatible JSON output: json.dumps(ensure_ascii=True, indent=4,
 // separators=(',', ': ')) as upstream analyze-migration.py prints it.
 #include <string>
+#include <string_view>
 
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
@@ -62,6 +63,29 @@ std::string write(void (*f)(PyWriter&)) {
     f(w);
   }
   return out;
+}
+
+std::string js(std::string_view s) {
+  std::string out;
+  append_json_string(out, s);
+  return out;
+}
+
+TEST(JsonString, WellFormedUtf8IsKeptAndControlsEscaped) {
+  EXPECT_EQ(js("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+  EXPECT_EQ(js("a\"b\\\n\x01\x7f"), R"("a\"b\\\n\u0001\u007f")");
+}
+
+TEST(JsonString, MalformedUtf8BecomesReplacementCharactersAndStaysValidJson) {
+  // A lone continuation byte, a cut sequence, an overlong form (a byte each),
+  // an encoded surrogate (one for the sequence), a byte that never starts UTF-8.
+  const std::string text = js("x\x80y\xe2\x82z\xc0\xafw\xed\xa0\x80v\xff");
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseValidateEncodingFlag>(text.c_str());
+  ASSERT_FALSE(doc.HasParseError()) << text;
+  const std::string r = "\xef\xbf\xbd";
+  EXPECT_EQ(std::string(doc.GetString(), doc.GetStringLength()),
+            "x" + r + "y" + r + r + "z" + r + r + "w" + r + "v" + r);
 }
 
 TEST(PyWriter, LayoutLikePythonIndent4) {

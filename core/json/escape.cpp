@@ -81,8 +81,18 @@ void append_python_string(std::string& out, std::string_view s) {
 
 void append_json_string(std::string& out, std::string_view s) {
   out += '"';
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
+  for (std::size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      // Well-formed UTF-8 is kept; a malformed byte (or an encoded
+      // surrogate) would make the document invalid JSON: U+FFFD instead.
+      const std::size_t at = i;
+      const std::uint32_t cp = next_code_point(s, i);
+      if (i - at > 1 && (cp < 0xd800 || cp > 0xdfff)) out.append(s.substr(at, i - at));
+      else out += "\xef\xbf\xbd";
+      continue;
+    }
+    ++i;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -97,7 +107,7 @@ void append_json_string(std::string& out, std::string_view s) {
           std::snprintf(buf, sizeof buf, "\\u%04x", c);
           out += buf;
         } else {
-          out += ch;
+          out += static_cast<char>(c);
         }
     }
   }

@@ -12,7 +12,8 @@ namespace migscope::json {
 /// taken byte by byte as Latin-1).
 void append_python_string(std::string& out, std::string_view s);
 
-/// Append `s` as a JSON string literal (quotes included), UTF-8 kept as is;
+/// Append `s` as a JSON string literal (quotes included), well-formed UTF-8
+/// kept as is, malformed bytes as U+FFFD (the literal stays valid JSON);
 /// control bytes and DEL escaped.
 void append_json_string(std::string& out, std::string_view s);
 
