@@ -26,11 +26,6 @@ namespace {
 constexpr char kHex[] = "0123456789abcdef";
 
 // Formatters into a caller's buffer; they return the end of what they wrote.
-char* format_hex64(char* out, std::uint64_t v) {
-  for (int i = 15; i >= 0; --i, v >>= 4) out[i] = kHex[v & 0xf];
-  return out + 16;
-}
-
 char* format_u64(char* out, std::uint64_t v) {
   char digits[20];
   int n = 0;
@@ -54,7 +49,7 @@ struct HexPairs {
 };
 constexpr HexPairs kHexPairs;
 
-char* format_hex64_fast(char* out, std::uint64_t v) {
+char* format_hex64(char* out, std::uint64_t v) {
   for (int i = 7; i >= 0; --i, v >>= 8) std::memcpy(out + 2 * i, kHexPairs.pair[v & 0xff], 2);
   return out + 16;
 }
@@ -267,7 +262,7 @@ class HashLineWriter {
         std::memcpy(p, prefix.data(), prefix.size());
         p = offset.put(p + prefix.size());
         std::memcpy(p, kMid, sizeof kMid - 1);
-        p = format_hex64_fast(p + sizeof kMid - 1, hash);
+        p = format_hex64(p + sizeof kMid - 1, hash);
         std::memcpy(p, "\"}\n", 3);
         p += 3;
         offset.step();
