@@ -203,6 +203,14 @@ TEST_F(OpsTest, LoadingAPairGivesWhatTwoCallsGive) {
     auto ub = ops::load_vmstate_dump(b, true);
     same(da, ua);
     same(db, ub);
+    // The drop-in's plain-text loader: the same on JSON text.
+    auto [ta, tb] = ops::load_plain_vmstate_dump_pair(a, b, true);
+    same(ta, ua);
+    same(tb, ub);
+    if (ta.ok() && ua.ok()) {
+      EXPECT_EQ(ta->sections.size(), ua->sections.size());
+      EXPECT_EQ(ta->machine, ua->machine);
+    }
   }
   auto [ok, cut_result] = ops::load_vmstate_pair(big, cut);
   ASSERT_TRUE(ok.ok());
@@ -212,6 +220,22 @@ TEST_F(OpsTest, LoadingAPairGivesWhatTwoCallsGive) {
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, ErrorCode::io);
   EXPECT_TRUE(fine.ok());
+}
+
+// load_vmstate_dump reads a compressed document through; the plain loader
+// (upstream's script reads text only) stops at its first byte.
+TEST_F(OpsTest, ThePlainPairLoaderReadsTextOnly) {
+  const std::string xz = test::source_dir() + "/corpus/vmstate/dumps/x86_64-pc-q35-7.2.json.xz";
+  const std::string text = test::binary_dir() + "/corpus/vmstate/dumps/x86_64-pc-q35-7.2.json";
+  auto through = ops::load_vmstate_dump(xz, true);
+  ASSERT_TRUE(through.ok()) << through.error().message();
+  auto [plain_xz, plain_text] = ops::load_plain_vmstate_dump_pair(xz, text, true);
+  ASSERT_FALSE(plain_xz.ok());
+  EXPECT_EQ(plain_xz.error().code, ErrorCode::invalid_json);
+  EXPECT_EQ(plain_xz.error().offset, 0u);
+  ASSERT_TRUE(plain_text.ok()) << plain_text.error().message();
+  EXPECT_EQ(plain_text->sections.size(), through->sections.size());
+  EXPECT_EQ(plain_text->machine, through->machine);
 }
 
 }  // namespace

@@ -167,7 +167,7 @@ int main(int argc, char** argv) {
     std::fputs(kHelp, stdout);
     return 0;
   }
-  auto [src, dest] = migscope::ops::load_vmstate_dump_pair(args.src, args.dest, /*lenient=*/true);
+  auto [src, dest] = migscope::ops::load_plain_vmstate_dump_pair(args.src, args.dest, /*lenient=*/true);
   if (!src.ok()) {
     migscope::tools::report_error(kProg, args.src, src.error());
     return kExitException;

@@ -1,12 +1,8 @@
 // check: loading the documents (streams recognised by their first bytes,
 // their vmdesc trailers compared) and running the checker.
-#include <filesystem>
-#include <optional>
-#include <system_error>
-#include <thread>
-
 #include "input/decompress.h"
 #include "migscope/ops.h"
+#include "ops/load_pair.h"
 #include "ops/incomplete_save.h"
 #include "stream/format.h"
 #include "stream/open.h"
@@ -57,79 +53,15 @@ Result<compat::VmstateDump> load_vmstate_dump(const std::string& path, bool leni
   return compat::parse_vmstate_dump_in_place(text, limits);
 }
 
-namespace {
-
-// Small documents parse in well under a millisecond (BM_CheckerParseDump:
-// ~3 ms per 790 KB), where a second thread is not worth starting; the
-// threshold is a choice, not a measurement.
-constexpr std::uintmax_t kParallelLoadBytes = 64 * 1024;
-
-bool worth_a_thread(const std::string& a, const std::string& b) {
-  std::error_code ec1, ec2;
-  const std::uintmax_t sa = std::filesystem::file_size(a, ec1), sb = std::filesystem::file_size(b, ec2);
-  return !ec1 && !ec2 && sa >= kParallelLoadBytes && sb >= kParallelLoadBytes;
-}
-
-template <typename Load>
-auto load_both(const std::string& first, const std::string& second, Load load)
-    -> std::pair<decltype(load(first)), decltype(load(second))> {
-  using R = decltype(load(first));
-  if (worth_a_thread(first, second)) {
-    std::optional<R> b;
-    std::thread worker;
-    try {
-      worker = std::thread([&] { b.emplace(load(second)); });
-    } catch (const std::system_error&) {  // no thread to be had: one after the other, below
-    }
-    if (worker.joinable()) {
-      R a = load(first);
-      worker.join();
-      return {std::move(a), std::move(*b)};
-    }
-  }
-  R a = load(first);
-  R b = load(second);
-  return {std::move(a), std::move(b)};
-}
-
-}  // namespace
-
 std::pair<Result<VmstateInput>, Result<VmstateInput>> load_vmstate_pair(const std::string& first,
                                                                        const std::string& second, bool lenient) {
-  return load_both(first, second, [lenient](const std::string& p) { return load_vmstate(p, lenient); });
+  return detail::load_both(first, second, [lenient](const std::string& p) { return load_vmstate(p, lenient); });
 }
 
 std::pair<Result<compat::VmstateDump>, Result<compat::VmstateDump>> load_vmstate_dump_pair(const std::string& first,
                                                                                          const std::string& second,
                                                                                          bool lenient) {
-  return load_both(first, second, [lenient](const std::string& p) { return load_vmstate_dump(p, lenient); });
-}
-
-Result<compat::RenameTable> builtin_renames(bool use_builtin) {
-  if (!use_builtin) return compat::RenameTable{};
-  return compat::builtin_renames();
-}
-
-Status load_renames(const std::string& path, compat::RenameTable& table) {
-  MIGSCOPE_ASSIGN(std::string text, compat::read_text_file(path));
-  MIGSCOPE_ASSIGN(compat::RenameTable more, compat::parse_renames(text));
-  compat::merge_renames(table, more);
-  return {};
-}
-
-Result<compat::Baseline> load_baseline(const std::string& path) {
-  MIGSCOPE_ASSIGN(std::string text, compat::read_text_file(path));
-  return compat::parse_baseline(text);
-}
-
-Result<compat::CheckReport> check(const VmstateInput& src, const VmstateInput& dest, const compat::RenameTable& renames,
-                                  const CheckOptions& options) {
-  if (src.dump.origin != dest.dump.origin)
-    return make_error(ErrorCode::usage, Error::no_offset,
-                      "cannot compare a -dump-vmstate file with a stream description (vmdesc)");
-  const auto& s = options.reverse ? dest.dump : src.dump;
-  const auto& d = options.reverse ? src.dump : dest.dump;
-  return compat::check_vmstate(s, d, renames);
+  return detail::load_both(first, second, [lenient](const std::string& p) { return load_vmstate_dump(p, lenient); });
 }
 
 }  // namespace migscope::ops

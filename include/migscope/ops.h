@@ -208,6 +208,11 @@ std::pair<Result<VmstateInput>, Result<VmstateInput>> load_vmstate_pair(const st
 std::pair<Result<compat::VmstateDump>, Result<compat::VmstateDump>> load_vmstate_dump_pair(const std::string& first,
                                                                                          const std::string& second,
                                                                                          bool lenient);
+/// load_vmstate_dump_pair for plain JSON text only (what upstream's script
+/// reads; a compressed file is a JSON syntax error at byte 0): the drop-in's
+/// loader, which spares it loading the decompression libraries.
+std::pair<Result<compat::VmstateDump>, Result<compat::VmstateDump>> load_plain_vmstate_dump_pair(
+    const std::string& first, const std::string& second, bool lenient);
 /// The built-in rename table, or none.
 Result<compat::RenameTable> builtin_renames(bool use_builtin);
 /// Add the renames of `path` to `table`.
