@@ -41,8 +41,15 @@ if [ ! -f "$build/build.ninja" ]; then
     -DMIGSCOPE_FUZZ=ON -DMIGSCOPE_BUILD_TESTS=OFF -DMIGSCOPE_BUILD_BENCH=OFF
 fi
 fuzz_bins="" ; for t in $targets; do fuzz_bins="$fuzz_bins fuzz_$t"; done
+# Two fuzz.sh at once (one per core, each its own targets) must not rebuild the
+# same tree together: the seed generation of one removed the other's
+# directory (2026-12-07). The build takes a lock; the runs do not.
 # shellcheck disable=SC2086
-ninja -j "${NINJA_JOBS:-$(nproc)}" -C "$build" $fuzz_bins fuzz_seeds
+if command -v flock >/dev/null; then
+  flock "$build/.fuzz-build.lock" ninja -j "${NINJA_JOBS:-$(nproc)}" -C "$build" $fuzz_bins fuzz_seeds
+else
+  ninja -j "${NINJA_JOBS:-$(nproc)}" -C "$build" $fuzz_bins fuzz_seeds
+fi
 
 find_bin() { find "$build" -name "fuzz_$1" -type f -perm -u+x | head -n 1; }
 max_len() {
