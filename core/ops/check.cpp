@@ -1,5 +1,6 @@
 // check: loading the documents (streams recognised by their first bytes,
-// their vmdesc trailers compared) and running the checker.
+// compressed documents read through, vmdesc trailers compared); the
+// comparison itself is in check_compare.cpp.
 #include "input/decompress.h"
 #include "migscope/ops.h"
 #include "ops/load_pair.h"

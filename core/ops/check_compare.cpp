@@ -2,7 +2,8 @@
 // rename tables and baselines, and the comparison. Apart from check.cpp
 // (streams, compressed documents) so that the vmstate-static-checker
 // drop-in, which needs only this, does not load Boost.Iostreams, zlib,
-// bzip2, xz, zstd and LZO at start-up (~0.6 ms of its run; bench/README.md).
+// bzip2, xz, zstd and LZO at start-up (a hello-world linked to them: 2.4-2.6
+// ms against 1.9 ms without, perf stat -r 200).
 #include "migscope/ops.h"
 #include "ops/load_pair.h"
 
