@@ -362,7 +362,9 @@ class LzopReader final : public SequentialReader {
                           " bytes after the end of the lzop data are neither another lzop file nor zero padding");
   }
 
-  static constexpr std::uint64_t kReleaseStep = 16u << 20;
+  // The input read so far leaves the resident set every 4 MiB (2 MiB units):
+  // with 16 MiB steps, hash -j2 peaked at 104.7 MiB on a 2.95 GB lzop save.
+  static constexpr std::uint64_t kReleaseStep = 4u << 20;
 
   Cursor cursor_;
   Bytes file_;
