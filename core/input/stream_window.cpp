@@ -145,7 +145,7 @@ void StreamWindow::produce() {
     }
     grown_.notify_all();
     if (failure || at_end) break;
-    if (kind_ == Kind::once) free_behind(reader_at);
+    if (kind_ == Kind::once) free_behind(reader_at, filled);
   }
   {
     std::lock_guard lk(mu_);
@@ -155,15 +155,35 @@ void StreamWindow::produce() {
   grown_.notify_all();
 }
 
-// Give back the memory of what lies far enough behind the reader.
-void StreamWindow::free_behind(std::uint64_t reader_at) {
+// Give back the memory of what lies far enough behind the reader: each unit is
+// moved (its huge page with it) to a unit ahead that the producer has not
+// written yet, so the producer writes into memory already faulted in, not into
+// fresh huge pages the kernel must zero (clear_page was 16% of `info` on a zstd
+// dump). MREMAP_DONTUNMAP leaves the freed range mapped and empty, as
+// MADV_DONTNEED does: a stale read finds zeros, never a fault.
+void StreamWindow::free_behind(std::uint64_t reader_at, std::uint64_t filled) {
+#ifndef MREMAP_DONTUNMAP
+  constexpr int MREMAP_DONTUNMAP = 4;  // Linux 5.7; for any private anonymous mapping since 5.13
+#endif
   if (reader_at < kKeepBehind) return;
   const std::uint64_t to = (reader_at - kKeepBehind) / kFreeUnit * kFreeUnit;
   if (to <= freed_to_ + kFreeUnit) return;
-  if (::madvise(const_cast<std::byte*>(base_) + freed_to_, to - freed_to_, MADV_DONTNEED) == 0) {
-    freed_to_ = to;
-    freed_.store(to - kKeepHead, std::memory_order_relaxed);
+  auto* base = const_cast<std::byte*>(base_);
+  while (recycle_ && freed_to_ < to) {
+    // Not the unit being written: the first one past what is filled.
+    recycled_to_ = std::max(recycled_to_, (filled + kFreeUnit - 1) / kFreeUnit * kFreeUnit);
+    if (recycled_to_ + kFreeUnit > reserved_) break;  // the end is near: free the rest
+    void* moved = ::mremap(base + freed_to_, kFreeUnit, kFreeUnit, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
+                           base + recycled_to_);
+    if (moved == MAP_FAILED) {
+      recycle_ = false;
+      break;
+    }
+    freed_to_ += kFreeUnit;
+    recycled_to_ += kFreeUnit;
   }
+  if (freed_to_ < to && ::madvise(base + freed_to_, to - freed_to_, MADV_DONTNEED) == 0) freed_to_ = to;
+  freed_.store(freed_to_ - kKeepHead, std::memory_order_relaxed);
 }
 
 std::uint64_t StreamWindow::wait_for(std::uint64_t size, std::uint64_t position) {

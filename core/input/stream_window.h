@@ -72,7 +72,7 @@ class StreamWindow final : public GrowingRange {
  private:
   StreamWindow() = default;
   void produce();
-  void free_behind(std::uint64_t wanted);
+  void free_behind(std::uint64_t reader_at, std::uint64_t filled);
 
   std::unique_ptr<SequentialReader> reader_;
   std::string name_;
@@ -80,6 +80,8 @@ class StreamWindow final : public GrowingRange {
   std::size_t chunk_ = kChunk;
   Kind kind_ = Kind::spool;
   std::uint64_t freed_to_ = kKeepHead;  // once: [kKeepHead, freed_to_) is freed (producer thread)
+  std::uint64_t recycled_to_ = 0;        // once: freed units were moved up to here, ahead of the producer
+  bool recycle_ = true;                  // once: false after mremap refused (kernel < 5.13)
   std::atomic<std::uint64_t> freed_{0};
   int fd_ = -1;
   void* map_ = nullptr;         // the mapping (a read-once window: a little larger, for alignment)
