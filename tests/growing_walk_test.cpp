@@ -399,6 +399,11 @@ TEST(StreamWindow, AFarRequestDoesNotKeepEverythingBeforeIt) {
   EXPECT_GE((*w)->freed(), want - StreamWindow::kKeepHead - 2 * StreamWindow::kAhead - StreamWindow::kKeepBehind - (4u << 20));
   for (std::uint64_t at = want - StreamWindow::kKeepBehind / 2; at < want; at += 4096)
     ASSERT_EQ((*w)->base()[at], static_cast<std::byte>(data[at])) << at;
+  // What was freed (its memory moved ahead for the producer to reuse) stays
+  // mapped and reads as zeros: a stale read never faults.
+  const std::uint64_t stale = StreamWindow::kKeepHead + 40960;
+  ASSERT_NE(data[stale], '\0');
+  EXPECT_EQ((*w)->base()[stale], std::byte{0});
 }
 
 // Through Dump: gzip-compressed corpus streams, including those without
