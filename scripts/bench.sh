@@ -120,10 +120,14 @@ if [ -n "$only" ]; then
   modes=("${keep[@]}")
 fi
 
+# Modes that write gigabytes; they and `report` (one small page) write into DIR.
+writes() { case $1 in cp|extract-*|vmcore-*|up-x) return 0 ;; *) return 1 ;; esac; }
+writes_into_dir() { writes "$1" || [ "$1" = report ]; }
+
 # One timed run of mode $1: appends "wall_seconds peak_rss_kib" to times/$1.
 run_once() {
   local m=$1 out="$tmp/out" t0 t1 tf="$tmp/gnutime"
-  case $m in cp|extract-*|vmcore-*|report|up-x) rm -rf "$out"; mkdir "$out"; sync ;; esac
+  if writes_into_dir "$m"; then rm -rf "$out"; mkdir "$out"; sync; fi
   case $m in
     vsc|check-dumps|up-vsc)
       # K invocations back to back, then one more under GNU time for the RSS.
@@ -162,7 +166,7 @@ run_once() {
   esac
   t1=$EPOCHREALTIME
   echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", b-a}') $(awk '{print $2}' "$tf" | tail -1)" >>"$tmp/times/$m"
-  case $m in cp|extract-*|vmcore-*|report|up-x) rm -rf "$out" ;; esac
+  if writes_into_dir "$m"; then rm -rf "$out"; fi
 }
 
 echo "# migscope bench: $stream ($size bytes)" >&2
@@ -179,8 +183,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # modes that read only go first, all their rounds, then those that write GBs:
 # writing the outputs splits the stream's large folios in the page cache
 # (measured 2026-12-07: state 0.028-0.036 s in a run of readers only,
-# 0.041-0.094 s with every round also writing 4 GiB three times).
-writes() { case $1 in cp|extract-*|vmcore-*|up-x) return 0 ;; *) return 1 ;; esac; }
+# 0.041-0.094 s with every round also writing its outputs).
 for phase in read write; do
   for ((r = 1; r <= runs; r++)); do
     for m in "${modes[@]}"; do

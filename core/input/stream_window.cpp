@@ -37,7 +37,7 @@ Result<std::unique_ptr<StreamWindow>> StreamWindow::start(std::unique_ptr<Sequen
   w->reserved_ = (w->limit_ + page_size) / page_size * page_size;  // one page more: a span may end at the limit
   if (kind == Kind::once) {
     // Anonymous memory in huge pages (a fault and a zeroing per 2 MiB, not per
-    // 4 KiB), 2 MiB aligned, written by the producer in place: the walk reads
+    // 4 KiB, and only until free_behind recycles units), 2 MiB aligned, written by the producer in place: the walk reads
     // what the decompressor wrote, with no copy and no fault of its own.
     w->map_size_ = w->reserved_ + kFreeUnit;
     void* p = ::mmap(nullptr, w->map_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

@@ -148,9 +148,10 @@ Status RamParser::parse_mem_size(Cursor& c, std::uint64_t total, std::uint64_t a
 }
 
 namespace {
-// Measured on the 3.2 GB real stream (state, 7 rounds of 10 runs): one line 4
-// records on 0.056-0.070 s; two lines 12-16 records on 0.041-0.050 s; 24 and
-// 32 records on slower again (0.053-0.070 s).
+// Measured on the 3.2 GB real stream (state, rounds of 10 runs): one line 4
+// records on 0.056-0.070 s (4 rounds); two lines 12-16 records on
+// 0.041-0.050 s (7 rounds); 24 and 32 records on slower again (0.053-0.070 s,
+// 3 rounds).
 constexpr std::uint64_t kPrefetchRecords = 12;
 }  // namespace
 
